@@ -1,0 +1,5 @@
+import sys
+
+from samcompare.cli import main
+
+sys.exit(main())

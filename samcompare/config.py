@@ -1,0 +1,241 @@
+"""`AmgConfig`: every knob of `SamAutomaticMaskGenerator`, typed, validated, in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
+
+# The generator's own argument names, in its constructor's order; `name` is ours.
+GENERATOR_PARAMETERS = (
+    "points_per_side",
+    "points_per_batch",
+    "pred_iou_thresh",
+    "stability_score_thresh",
+    "stability_score_offset",
+    "box_nms_thresh",
+    "crop_n_layers",
+    "crop_nms_thresh",
+    "crop_overlap_ratio",
+    "crop_n_points_downscale_factor",
+    "point_grids",
+    "min_mask_region_area",
+    "output_mode",
+)
+
+
+class ConfigError(ValueError):
+    """A setting the generator cannot run; the message says which field and why."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field_name = field_name
+        self.message = message
+
+
+PointGrids = tuple[tuple[tuple[float, float], ...], ...]
+
+
+def _as_point_grids(value: Any) -> PointGrids | None:
+    if value is None:
+        return None
+    try:
+        grids = tuple(tuple((float(p[0]), float(p[1])) for p in grid) for grid in value)
+    except (TypeError, ValueError, IndexError) as error:
+        raise ConfigError("point_grids", "must be a list of grids, each a list of [x, y] pairs") from error
+    return grids
+
+
+@dataclass(frozen=True)
+class AmgConfig:
+    """One setting of the automatic mask generator, with SAM's defaults.
+
+    Frozen and hashable, so a setting can key caches; validated on construction, so an invalid
+    setting never reaches the model.
+    """
+
+    name: str = "SAM default"
+    points_per_side: int | None = 32
+    points_per_batch: int = 64
+    pred_iou_thresh: float = 0.88
+    stability_score_thresh: float = 0.95
+    stability_score_offset: float = 1.0
+    box_nms_thresh: float = 0.7
+    crop_n_layers: int = 0
+    crop_nms_thresh: float = 0.7
+    crop_overlap_ratio: float = 512 / 1500
+    crop_n_points_downscale_factor: int = 1
+    point_grids: PointGrids | None = field(default=None)
+    min_mask_region_area: int = 0
+    output_mode: str = "binary_mask"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "point_grids", _as_point_grids(self.point_grids))
+        self.validate()
+
+    def validate(self) -> None:
+        def integer(name: str, minimum: int) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(name, f"must be a whole number, got {value!r}")
+            if value < minimum:
+                raise ConfigError(name, f"must be at least {minimum}, got {value}")
+
+        def number(name: str, low: float, high: float, *, low_open: bool = False) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(name, f"must be a number, got {value!r}")
+            if value < low or value > high or (low_open and value == low):
+                bracket = "(" if low_open else "["
+                raise ConfigError(name, f"must be in {bracket}{low}, {high}], got {value}")
+
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ConfigError("name", "must be a non-empty name")
+        if (self.points_per_side is None) == (self.point_grids is None):
+            raise ConfigError(
+                "points_per_side", "give exactly one of points_per_side and point_grids (set the other to None)"
+            )
+        integer("crop_n_layers", 0)
+        if self.points_per_side is not None:
+            integer("points_per_side", 1)
+        if self.point_grids is not None:
+            if len(self.point_grids) < self.crop_n_layers + 1:
+                raise ConfigError(
+                    "point_grids",
+                    f"needs one grid per crop layer: {self.crop_n_layers + 1} for crop_n_layers="
+                    f"{self.crop_n_layers}, got {len(self.point_grids)}",
+                )
+            for grid in self.point_grids:
+                if not grid:
+                    raise ConfigError("point_grids", "a grid has no points")
+                if any(not (0.0 <= c <= 1.0) for point in grid for c in point):
+                    raise ConfigError("point_grids", "point coordinates must lie in [0, 1]")
+        integer("points_per_batch", 1)
+        number("pred_iou_thresh", 0.0, 2.0)
+        number("stability_score_thresh", 0.0, 1.0)
+        number("stability_score_offset", 0.0, 100.0, low_open=True)
+        number("box_nms_thresh", 0.0, 1.0)
+        number("crop_nms_thresh", 0.0, 1.0)
+        number("crop_overlap_ratio", 0.0, 0.99)
+        integer("crop_n_points_downscale_factor", 1)
+        integer("min_mask_region_area", 0)
+        if self.output_mode not in OUTPUT_MODES:
+            raise ConfigError("output_mode", f"must be one of {', '.join(OUTPUT_MODES)}, got {self.output_mode!r}")
+        if self.crop_n_layers > 0 and self.points_per_side is not None:
+            smallest = self.points_per_side // self.crop_n_points_downscale_factor**self.crop_n_layers
+            if smallest < 1:
+                raise ConfigError(
+                    "crop_n_points_downscale_factor",
+                    f"leaves crop layer {self.crop_n_layers} with no points "
+                    f"({self.points_per_side} // {self.crop_n_points_downscale_factor}^{self.crop_n_layers} = 0); "
+                    "lower it or raise points_per_side",
+                )
+
+    # --- conversions -------------------------------------------------------------------------
+
+    def to_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `SamAutomaticMaskGenerator(model, **kwargs)`."""
+        kwargs = {name: getattr(self, name) for name in GENERATOR_PARAMETERS}
+        if self.point_grids is not None:
+            import numpy as np
+
+            kwargs["point_grids"] = [np.asarray(grid, dtype=np.float64) for grid in self.point_grids]
+        return kwargs
+
+    def non_default_parameters(self) -> dict[str, Any]:
+        defaults = AmgConfig()
+        return {
+            name: getattr(self, name) for name in GENERATOR_PARAMETERS if getattr(self, name) != getattr(defaults, name)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name}
+        for name in GENERATOR_PARAMETERS:
+            value = getattr(self, name)
+            data[name] = [[list(p) for p in grid] for grid in value] if name == "point_grids" and value else value
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AmgConfig:
+        if not isinstance(data, dict):
+            raise ConfigError("setting", "must be a JSON object of parameter names and values")
+        known = {"name", *GENERATOR_PARAMETERS}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(unknown[0], f"is not a parameter of the generator (known: {', '.join(sorted(known))})")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> AmgConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError("setting", f"is not valid JSON ({error.msg}, line {error.lineno})") from error
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> AmgConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_code(self, checkpoint: str = "sam_vit_h_4b8939.pth", model_type: str = "vit_h") -> str:
+        """Python that reproduces this setting with segment_anything alone."""
+        arguments = "".join(
+            f"    {name}={_python_literal(name, value)},\n" for name, value in self.non_default_parameters().items()
+        )
+        lines = [
+            f"# {self.name}",
+            "import cv2",
+        ]
+        if self.point_grids is not None:
+            lines.append("import numpy as np")
+        lines += [
+            "from segment_anything import SamAutomaticMaskGenerator, sam_model_registry",
+            "",
+            f'sam = sam_model_registry["{model_type}"](checkpoint="{checkpoint}")',
+            "generator = SamAutomaticMaskGenerator(",
+            "    model=sam,",
+        ]
+        code = "\n".join(lines) + "\n" + arguments + ")\n"
+        code += 'image = cv2.cvtColor(cv2.imread("image.jpg"), cv2.COLOR_BGR2RGB)\n'
+        code += "masks = generator.generate(image)\n"
+        return code
+
+    # --- presets -----------------------------------------------------------------------------
+
+    @classmethod
+    def preset(cls, name: str) -> AmgConfig:
+        try:
+            return PRESETS[name]
+        except KeyError:
+            raise ConfigError("preset", f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
+
+
+def _python_literal(name: str, value: Any) -> str:
+    if name == "point_grids" and value is not None:
+        return "[" + ", ".join(f"np.array({[list(p) for p in grid]!r})" for grid in value) + "]"
+    return repr(value)
+
+
+PRESETS: dict[str, AmgConfig] = {
+    preset.name: preset
+    for preset in (
+        AmgConfig(name="SAM default"),
+        AmgConfig(
+            name="High precision",
+            points_per_side=32,
+            pred_iou_thresh=0.98,
+            stability_score_thresh=0.96,
+            crop_n_layers=1,
+            crop_n_points_downscale_factor=2,
+            min_mask_region_area=100,
+        ),
+        AmgConfig(name="Fast preview", points_per_side=12),
+        AmgConfig(name="Small objects", points_per_side=48, crop_n_layers=1, crop_n_points_downscale_factor=2),
+    )
+}

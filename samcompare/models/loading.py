@@ -1,0 +1,129 @@
+"""Load a SAM model: official checkpoints through segment_anything's registry, or the demo SAM."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from segment_anything import sam_model_registry
+from segment_anything.modeling import Sam
+
+from samcompare.demo.architecture import DEMO_SPEC, build_demo_sam
+from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, checkpoint_path
+
+# Width of the image encoder's patch embedding tells the official models apart.
+ENCODER_DIM_TO_MODEL_TYPE = {1280: "vit_h", 1024: "vit_l", 768: "vit_b", DEMO_SPEC.encoder_dim: "demo"}
+
+
+class ModelLoadError(RuntimeError):
+    """A checkpoint that cannot be used; the message names the file and says what to do."""
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """The requested device, or the best one present: cuda, then mps, then cpu."""
+    if device is None or str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ModelLoadError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {device!r} asked for, but this PyTorch sees no CUDA GPU; use --device cpu")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ModelLoadError(f"device {device!r} asked for, but MPS is not available here; use --device cpu")
+    return resolved
+
+
+def _download_hint(name: str) -> str:
+    return f"download it with `python -m samcompare weights download {name}`"
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        loaded: Any = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, RuntimeError, ValueError, OSError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelLoadError(
+            f"checkpoint {path} is truncated, corrupt or not a PyTorch weights file ({reason[:160]}); "
+            "replace it with a fresh copy of the file"
+        ) from error
+    if isinstance(loaded, dict):
+        for wrapper_key in ("model", "state_dict"):
+            if isinstance(loaded.get(wrapper_key), dict):
+                loaded = loaded[wrapper_key]
+    if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+        raise ModelLoadError(f"checkpoint {path} does not hold a model state dict (a mapping of names to tensors)")
+    return loaded
+
+
+def infer_model_type(state_dict: dict[str, torch.Tensor], path: Path | str = "checkpoint") -> str:
+    """vit_h, vit_l, vit_b or demo, from the shapes of the weights."""
+    patch_weight = state_dict.get("image_encoder.patch_embed.proj.weight")
+    if patch_weight is None or "mask_decoder.iou_token.weight" not in state_dict:
+        raise ModelLoadError(f"{path} is not a Segment Anything checkpoint (it has no SAM image encoder and decoder)")
+    model_type = ENCODER_DIM_TO_MODEL_TYPE.get(int(patch_weight.shape[0]))
+    if model_type is None:
+        raise ModelLoadError(
+            f"{path} is a SAM-like checkpoint of an unknown size (encoder width {patch_weight.shape[0]}); "
+            "samcompare loads vit_h, vit_l, vit_b and its demo model"
+        )
+    return model_type
+
+
+def _build_empty(model_type: str) -> Sam:
+    if model_type == "demo":
+        return build_demo_sam()
+    return sam_model_registry[model_type]()
+
+
+def load_model(name: str | Path, device: str | torch.device | None = None, model_type: str | None = None) -> Sam:
+    """A `segment_anything.modeling.Sam` in eval mode on `device`.
+
+    `name` is a catalogue name (vit_h, vit_l, vit_b, demo) or a checkpoint path; for a path the
+    model type is `model_type` if given, else inferred from the weights.
+    """
+    name_text = str(name)
+    if name_text in MODEL_CATALOGUE:
+        spec = MODEL_CATALOGUE[name_text]
+        path = checkpoint_path(name_text)
+        expected_type: str | None = spec.model_type
+        if not path.is_file():
+            if spec.is_demo:
+                raise ModelLoadError(
+                    f"demo checkpoint {path} is missing; it ships with the repository "
+                    "(restore it with git, or retrain it with `python -m samcompare.demo.train`)"
+                )
+            raise ModelLoadError(
+                f"checkpoint for {name_text} not found: {path}; {_download_hint(name_text)} "
+                "or put the file there (or point SAMCOMPARE_WEIGHTS at the folder that holds it)"
+            )
+    else:
+        path = Path(name_text).expanduser()
+        expected_type = model_type
+        if model_type is not None and model_type not in ENCODER_DIM_TO_MODEL_TYPE.values():
+            raise ModelLoadError(f"unknown model type {model_type!r}: use one of {', '.join(OFFICIAL_MODELS)}, demo")
+        if not path.is_file():
+            hint = "" if path.suffix else f" (known models: {', '.join(MODEL_CATALOGUE)})"
+            raise ModelLoadError(f"checkpoint file not found: {path}{hint}")
+    resolved_device = resolve_device(device)
+    state_dict = _read_state_dict(path)
+    actual_type = infer_model_type(state_dict, path)
+    if expected_type is not None and actual_type != expected_type:
+        raise ModelLoadError(
+            f"{path} holds a {actual_type} model, not {expected_type}; "
+            f"load it as {actual_type} (or get the {expected_type} file: {_download_hint(expected_type)})"
+        )
+    sam = _build_empty(actual_type)
+    try:
+        sam.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        first_line = str(error).splitlines()[0]
+        raise ModelLoadError(f"{path} does not fit the {actual_type} architecture: {first_line}") from error
+    return sam.to(resolved_device).eval()
