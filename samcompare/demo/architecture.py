@@ -23,10 +23,10 @@ class DemoSamSpec:
     encoder_heads: int = 4
     window_size: int = 8
     global_attn_indexes: tuple[int, ...] = (1, 3)
-    prompt_dim: int = 64
-    decoder_mlp_dim: int = 256
-    decoder_heads: int = 4
-    iou_head_hidden_dim: int = 64
+    prompt_dim: int = 128
+    decoder_mlp_dim: int = 512
+    decoder_heads: int = 8
+    iou_head_hidden_dim: int = 128
     # SAM's random Fourier position features have scale 1, which suits 256 features; with the
     # demo's 32 they are too smooth to tell points 4 px apart, so the demo starts sharper.
     position_frequency_scale: float = 6.0
