@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 from segment_anything import SamAutomaticMaskGenerator
