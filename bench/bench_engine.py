@@ -1,0 +1,144 @@
+"""Benchmark the comparison engine against the official `SamAutomaticMaskGenerator`.
+
+    python bench/bench_engine.py [--model vit_b|demo] [--size 1024] [--points 32] [--points-small 16]
+
+vit_b is built with random weights (same compute as the real checkpoint). Cases:
+(a) one setting; (b) four settings differing only in thresholds/NMS/min area, one call;
+(c) points_per_side small vs large, one call; (d) re-filtering a cached run. (a) and (b) also
+run with the score thresholds at 0, where every candidate survives the filters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from segment_anything import SamAutomaticMaskGenerator, sam_model_registry  # noqa: E402
+
+from samcompare.config import AmgConfig  # noqa: E402
+from samcompare.demo.architecture import build_demo_sam  # noqa: E402
+from samcompare.demo.shapes import generate_scene  # noqa: E402
+from samcompare.engine import ComparisonCache, compare  # noqa: E402
+from samcompare.engine.candidates import compute_embedding  # noqa: E402
+
+
+def build_model(name: str) -> Any:
+    torch.manual_seed(0)
+    if name == "demo":
+        model = build_demo_sam()
+        checkpoint = Path(__file__).resolve().parents[1] / "samcompare" / "demo" / "assets" / "sam_demo.pth"
+        if checkpoint.exists():
+            model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    else:
+        model = sam_model_registry[name]()
+    return model.eval()
+
+
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = function()
+    return time.perf_counter() - start, value
+
+
+def official(model: Any, image: np.ndarray, config: AmgConfig) -> tuple[float, int]:
+    seconds, records = timed(lambda: SamAutomaticMaskGenerator(model, **config.to_kwargs()).generate(image))
+    return seconds, len(records)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="vit_b", choices=["vit_b", "vit_l", "vit_h", "demo"])
+    parser.add_argument("--size", type=int, default=1024, help="side of the synthetic square image, px")
+    parser.add_argument("--points", type=int, default=32, help="points_per_side of the main setting")
+    parser.add_argument("--points-small", type=int, default=None, help="the smaller grid of case (c); default half")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    small_points = args.points_small or max(1, args.points // 2)
+
+    model = build_model(args.model)
+    image = generate_scene(np.random.default_rng(0), args.size, args.size).image
+    base = AmgConfig(name="base", points_per_side=args.points)
+    zero = base.replace(name="zero", pred_iou_thresh=0.0, stability_score_thresh=0.0)
+    variants = [
+        base,
+        base.replace(name="strict", pred_iou_thresh=0.95, stability_score_thresh=0.97),
+        base.replace(name="nms", box_nms_thresh=0.5),
+        base.replace(name="min area", min_mask_region_area=100),
+    ]
+    zero_variants = [
+        zero,
+        zero.replace(name="zero nms", box_nms_thresh=0.5),
+        zero.replace(name="zero nms high", box_nms_thresh=0.9),
+        zero.replace(name="zero min area", min_mask_region_area=100),
+    ]
+    threads = torch.get_num_threads()
+    print(f"model {args.model}, image {args.size} px, points {args.points}/{small_points}, threads {threads}")
+
+    with torch.inference_mode():
+        compute_embedding(model, image[:64, :64], [0, 0, 64, 64])  # warm-up
+        encoder_s, _ = timed(lambda: compute_embedding(model, image, [0, 0, args.size, args.size]))
+    print(f"one encoder pass: {encoder_s:.2f} s")
+
+    rows: list[tuple[str, float, float, float, str]] = []
+
+    def row(case: str, official_s: float, engine_s: float, reference_s: float, target: str) -> None:
+        rows.append((case, official_s, engine_s, engine_s / reference_s, target))
+        print(f"  {case}: official {official_s:.2f} s, engine {engine_s:.2f} s", flush=True)
+
+    official_base, n_base = official(model, image, base)
+    engine_base, results = timed(lambda: compare(model, image, [base]))
+    assert len(results[0]) == n_base
+    row("(a) one setting", official_base, engine_base, official_base, "<= 0.8")
+    print(f"    engine stages: {results[0].timings}")
+
+    official_zero, n_zero = official(model, image, zero)
+    engine_zero, results = timed(lambda: compare(model, image, [zero]))
+    assert len(results[0]) == n_zero
+    row("(a0) one setting, thresholds 0", official_zero, engine_zero, official_zero, "")
+
+    cache = ComparisonCache()
+    engine_four, _ = timed(lambda: compare(model, image, variants, cache=cache))
+    row("(b) four settings (vs one official run)", official_base, engine_four, official_base, "<= 1.3")
+
+    engine_four_zero, _ = timed(lambda: compare(model, image, zero_variants, cache=ComparisonCache()))
+    row("(b0) four settings, thresholds 0 (vs one official run)", official_zero, engine_four_zero, official_zero, "")
+
+    small = base.replace(name="small grid", points_per_side=small_points)
+    official_small, _ = official(model, image, small)
+    engine_pair, _ = timed(lambda: compare(model, image, [small, base]))
+    budget = official_small + official_base - encoder_s
+    row(
+        f"(c) points {small_points} + {args.points} (vs two official runs less one encoder pass)",
+        official_small + official_base,
+        engine_pair,
+        budget,
+        "<= 1.0",
+    )
+
+    refilter = base.replace(name="refilter", pred_iou_thresh=0.7, stability_score_thresh=0.9, box_nms_thresh=0.6)
+    engine_refilter, _ = timed(lambda: compare(model, image, [refilter], cache=cache))
+    rows.append(("(d) re-filter a cached run", float("nan"), engine_refilter, float("nan"), "<= 0.2 s"))
+    print(f"  (d): engine {engine_refilter:.3f} s")
+
+    print()
+    print("| case | official s | engine s | ratio | target |")
+    print("|---|---:|---:|---:|---|")
+    for case, official_s, engine_s, ratio, target in rows:
+        official_text = "" if np.isnan(official_s) else f"{official_s:.2f}"
+        ratio_text = "" if np.isnan(ratio) else f"{ratio:.2f}"
+        print(f"| {case} | {official_text} | {engine_s:.3f} | {ratio_text} | {target} |")
+
+
+if __name__ == "__main__":
+    main()

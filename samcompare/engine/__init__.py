@@ -1,0 +1,29 @@
+"""The comparison engine: many generator settings on one image, equal to the official output, sharing work.
+
+Pure core (no Streamlit). `compare(model, image, configs, progress=None, cache=None)` returns one
+`RunResult` per setting whose `records` equal `SamAutomaticMaskGenerator(model, **kwargs).generate(image)`.
+
+How work is shared:
+- each crop's image embedding is computed once per (model, image, crop box);
+- each (crop box, point grid, points_per_batch) is decoded once into a candidate set holding every
+  candidate before any threshold (scores, stability per offset, box, RLE), so settings that differ
+  only in pred_iou_thresh, stability_score_thresh, NMS thresholds, min_mask_region_area or
+  output_mode are filtered from it without the network, in this call or later ones;
+- a `ComparisonCache` (bounded LRU, bytes) keeps embeddings and candidate sets between calls.
+"""
+
+from samcompare.engine.cache import DEFAULT_MAX_BYTES, CacheStats, ComparisonCache
+from samcompare.engine.compare import Progress, ProgressCallback, compare
+from samcompare.engine.result import CacheUse, RunResult, StageTimings
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "CacheStats",
+    "CacheUse",
+    "ComparisonCache",
+    "Progress",
+    "ProgressCallback",
+    "RunResult",
+    "StageTimings",
+    "compare",
+]
