@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+from samcompare.results.matching import match_masks
+from samcompare.results.pictures import (
+    ONLY_IN_A_COLOUR,
+    ONLY_IN_B_COLOUR,
+    OverlayOptions,
+    colour_mask_image,
+    mask_colour,
+    match_legend,
+    match_picture,
+    matched_colour,
+    overlay,
+    three_views,
+)
+
+
+def _blend(pixel, colour, opacity):
+    return np.rint(np.asarray(pixel, float) * (1 - opacity) + np.asarray(colour, float) * opacity)
+
+
+def test_colours_are_stable_and_distinct():
+    colours = [mask_colour(i) for i in range(24)]
+    assert colours == [mask_colour(i) for i in range(24)]
+    assert len(set(colours)) == 24
+    for i in range(23):
+        assert np.abs(np.subtract(colours[i], colours[i + 1])).sum() > 60
+    for i in range(12):
+        r, g, b = matched_colour(i)
+        assert max(g, b) > r  # green-blue family, never red
+
+
+def test_overlay_blends_in_float_and_small_masks_stay_on_top(scene_image, scene_masks, make_records):
+    records = make_records(scene_masks, "coco_rle")
+    square_id = len(scene_masks) - 1  # 5x5 square lying on the largest object (and on the union mask)
+    picture = overlay(scene_image, records, OverlayOptions(opacity=0.4, outlines=False))
+    assert picture.dtype == np.uint8 and picture.shape == scene_image.shape
+    outside = ~np.any(np.stack(scene_masks), axis=0)
+    assert np.array_equal(picture[outside], scene_image[outside])
+    ys, xs = np.nonzero(scene_masks[square_id])
+    y, x = ys[len(ys) // 2], xs[len(xs) // 2]
+    assert np.array_equal(picture[y, x], _blend(scene_image[y, x], mask_colour(square_id), 0.4))
+    # Many masks stacked on one pixel at full opacity: exactly the top colour, no uint8 wrap-around.
+    full = overlay(scene_image, records, OverlayOptions(opacity=1.0, outlines=False))
+    assert tuple(full[y, x]) == mask_colour(square_id)
+    colours = colour_mask_image(records)
+    assert tuple(colours[y, x]) == mask_colour(square_id)
+    assert not colours[outside].any()
+
+
+def test_subset_highlight_and_outlines(scene_image, scene_masks, make_records):
+    records = make_records(scene_masks)
+    none = overlay(scene_image, records, OverlayOptions(opacity=0.0, outlines=False))
+    assert np.array_equal(none, scene_image)
+    subset = overlay(scene_image, records, OverlayOptions(outlines=False, mask_ids=[0]))
+    others = np.any(np.stack(scene_masks[1:]), axis=0) & ~scene_masks[0]
+    assert np.array_equal(subset[others], scene_image[others])
+    highlighted = overlay(scene_image, records, OverlayOptions(outlines=False, opacity=0.6, highlight_ids=[0]))
+    only_zero = scene_masks[0] & ~np.any(np.stack(scene_masks[1:]), axis=0)
+    dim_pixels = others
+    change_zero = np.abs(highlighted[only_zero].astype(int) - scene_image[only_zero]).mean()
+    change_dim = np.abs(highlighted[dim_pixels].astype(int) - scene_image[dim_pixels]).mean()
+    assert change_zero > 2 * change_dim > 0
+    outlined = overlay(scene_image, records, OverlayOptions(opacity=0.0, outlines=True, outline_thickness=1))
+    changed = np.any(outlined != scene_image, axis=2)
+    assert changed.any() and changed.sum() < np.any(np.stack(scene_masks), axis=0).sum()
+    with pytest.raises(ValueError):
+        OverlayOptions(opacity=1.5)
+
+
+def test_three_views_of_grey_image(scene_image, scene_masks, make_records):
+    grey = scene_image[..., 0]
+    original, over, colours = three_views(grey, make_records(scene_masks, "uncompressed_rle"))
+    assert original.shape == over.shape == colours.shape == (*grey.shape, 3)
+    assert np.array_equal(original[..., 1], grey)
+
+
+def test_match_picture_colours_the_three_kinds(scene_image, scene_masks, make_records):
+    a = make_records(scene_masks[:-1])  # without the small square
+    b = make_records([scene_masks[-1], *scene_masks[1:-1]])  # without mask 0, with the square
+    report = match_masks(a, b)
+    assert report.only_in_a == (0,) and report.only_in_b == (0,)
+    picture = match_picture(scene_image, a, b, report, opacity=0.5, outlines=False)
+    ys, xs = np.nonzero(scene_masks[-1])
+    y, x = ys[len(ys) // 2], xs[len(xs) // 2]
+    assert np.array_equal(picture[y, x], _blend(scene_image[y, x], ONLY_IN_B_COLOUR, 0.6))
+    only_a = scene_masks[0] & ~np.any(np.stack(scene_masks[1:]), axis=0)
+    y, x = np.argwhere(only_a)[0]
+    assert np.array_equal(picture[y, x], _blend(scene_image[y, x], ONLY_IN_A_COLOUR, 0.6))
+    with_legend = match_picture(scene_image, a, b, report, legend=True)
+    assert with_legend.shape[0] > scene_image.shape[0] and with_legend.shape[1] == scene_image.shape[1]
+    labels = [label for label, _ in match_legend(report)]
+    assert labels[0].startswith("matched") and "only in A (1)" in labels[1]
