@@ -1,0 +1,97 @@
+"""Sample images to try settings on without uploading: the demo's shape scenes and a few photos.
+
+The demo SAM knows only simple shapes, so it gets a shape scene; the official models get a photo
+(scikit-image ships them, so nothing is downloaded). `default_sample` picks the one that suits a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+HELDOUT_DIR = Path(__file__).resolve().parent / "demo" / "assets" / "heldout"
+
+SHAPES = "shapes"
+PHOTO = "photo"
+
+
+@dataclass(frozen=True)
+class SampleImage:
+    name: str  # what the UI lists
+    kind: str  # SHAPES (suits the demo model) or PHOTO (suits the official models)
+    description: str
+    load: Callable[[], np.ndarray]
+
+
+def _scene(path: Path) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        from samcompare.images import load_image
+
+        return load_image(path).pixels
+
+    return load
+
+
+def _skimage(function_name: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import skimage.data
+
+        pixels = np.asarray(getattr(skimage.data, function_name)())
+        return np.ascontiguousarray(pixels[..., :3].astype(np.uint8))
+
+    return load
+
+
+def _catalogue() -> dict[str, SampleImage]:
+    samples: list[SampleImage] = [
+        SampleImage(
+            f"Shapes {path.stem.removeprefix('scene_')}",
+            SHAPES,
+            "synthetic shapes the demo model was not trained on",
+            _scene(path),
+        )
+        for path in sorted(HELDOUT_DIR.glob("scene_[0-9][0-9].png"))
+    ]
+    samples += [
+        SampleImage("Astronaut", PHOTO, "Eileen Collins, NASA portrait (scikit-image)", _skimage("astronaut")),
+        SampleImage("Coffee", PHOTO, "a cup of coffee on a saucer (scikit-image)", _skimage("coffee")),
+        SampleImage("Chelsea the cat", PHOTO, "a cat (scikit-image)", _skimage("chelsea")),
+        SampleImage("Rocket", PHOTO, "a SpaceX rocket on its pad (scikit-image)", _skimage("rocket")),
+    ]
+    return {sample.name: sample for sample in samples}
+
+
+SAMPLES: dict[str, SampleImage] = _catalogue()
+
+
+def sample_names(kind: str | None = None) -> list[str]:
+    """Sample names, of one kind when `kind` is given."""
+    return [name for name, sample in SAMPLES.items() if kind is None or sample.kind == kind]
+
+
+@lru_cache(maxsize=16)
+def _load_cached(name: str) -> np.ndarray:
+    pixels = SAMPLES[name].load()
+    pixels.setflags(write=False)  # shared between callers: nobody may paint on it
+    return pixels
+
+
+def load_sample(name: str) -> np.ndarray:
+    """The sample's RGB uint8 pixels (read-only, shared: copy before editing)."""
+    if name not in SAMPLES:
+        raise KeyError(f"unknown sample {name!r}; choose one of: {', '.join(SAMPLES)}")
+    return _load_cached(name)
+
+
+def default_sample(model_is_demo: bool) -> str:
+    """A sample that suits the model: a shape scene for the demo SAM, a photo for the official ones."""
+    names = sample_names(SHAPES if model_is_demo else PHOTO)
+    return names[0] if names else next(iter(SAMPLES))
+
+
+def suits_model(name: str, model_is_demo: bool) -> bool:
+    return SAMPLES[name].kind == (SHAPES if model_is_demo else PHOTO)
