@@ -1,0 +1,17 @@
+"""The samcompare app: `streamlit run dashboard.py`. Pages live in pages/; they read widgets, call the core, draw."""
+
+import streamlit as st
+
+from samcompare_app.state import common_sidebar
+
+st.set_page_config(page_title="samcompare: compare SAM settings", page_icon=":material/grid_view:", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/compare.py", title="Compare settings", icon=":material/compare:", default=True),
+        st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
+        st.Page("pages/parameters.py", title="Parameters guide", icon=":material/menu_book:"),
+    ]
+)
+common_sidebar()  # under the page menu, on every page
+navigation.run()

@@ -1,0 +1,100 @@
+"""Models page: which checkpoints are present, whether they are intact, how to get them, which device runs them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from samcompare.models import MODEL_CATALOGUE
+from samcompare.models.catalogue import OFFICIAL_MODELS, checkpoint_path, weights_dir
+from samcompare.models.download import DownloadError, checkpoint_status, download_checkpoint
+from samcompare_app.resources import cached_model, device_name
+from samcompare_app.state import recall, remember
+
+HASHES_KEY = "checkpoint_hashes_checked"
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "size not listed"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size = size / 1024  # type: ignore[assignment]
+    return f"{size} B"
+
+
+st.title("Models")
+device = device_name()
+cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+st.markdown(f"Device in use: **{device}**" + (f" ({cuda})" if cuda else "") + f" · PyTorch {torch.__version__}")
+st.caption(f"Official checkpoints are looked for in `{weights_dir()}` (set SAMCOMPARE_WEIGHTS to use another folder).")
+
+checked: dict[str, bool | None] = recall(HASHES_KEY, {})
+rows = []
+for name, spec in MODEL_CATALOGUE.items():
+    if spec.is_demo:
+        path = checkpoint_path(name)
+        present, size, hash_text = path.is_file(), (path.stat().st_size if path.is_file() else None), "ships with repo"
+    else:
+        status = checkpoint_status(name, check_hash=False)
+        present, size = status.present, status.size_bytes
+        ok = checked.get(name)
+        hash_text = "not checked" if ok is None else ("SHA-256 matches" if ok else "SHA-256 MISMATCH: re-download")
+        if not present:
+            hash_text = "-"
+    rows.append(
+        {
+            "model": name,
+            "present": "yes" if present else "no",
+            "file": spec.filename,
+            "size": human_size(size if present else spec.size_bytes) + ("" if present else " (download)"),
+            "checksum": hash_text,
+            "description": spec.description,
+        }
+    )
+st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+present_official = [name for name in OFFICIAL_MODELS if checkpoint_path(name).is_file()]
+if present_official and st.button("Verify checksums of the present checkpoints (reads every byte)"):
+    with st.spinner("Hashing…"):
+        for name in present_official:
+            checked[name] = bool(checkpoint_status(name, check_hash=True).sha256_ok)
+    remember(HASHES_KEY, checked)
+    st.rerun()
+
+st.subheader("Get an official checkpoint")
+st.markdown(
+    "From a terminal (verified by SHA-256; an interrupted download leaves nothing behind):\n\n"
+    "```bash\n.venv/bin/python -m samcompare weights download vit_b\n```\n"
+    "`vit_b` is the smallest and fastest; `vit_h` is the best. Or press a button below."
+)
+for name in OFFICIAL_MODELS:
+    spec = MODEL_CATALOGUE[name]
+    if checkpoint_path(name).is_file():
+        continue
+    if st.button(f"Download {name} ({human_size(spec.size_bytes)})", key=f"download_{name}"):
+        bar = st.progress(0.0, text=f"Downloading {spec.filename}…")
+
+        def on_progress(done: int, total: int | None, bar=bar, name=name) -> None:  # noqa: ANN001
+            fraction = min(1.0, done / total) if total else 0.0
+            bar.progress(fraction, text=f"{name}: {human_size(done)} of {human_size(total)}")
+
+        try:
+            path = download_checkpoint(name, progress=on_progress)
+        except DownloadError as error:
+            st.error(str(error), icon=":material/block:")
+        else:
+            st.success(f"Saved {path}. It is now in the model list in the sidebar.")
+
+st.subheader("Check that a model loads")
+model_to_try = st.selectbox("Model", [name for name in MODEL_CATALOGUE if checkpoint_path(name).is_file()])
+if st.button("Load it"):
+    try:
+        with st.spinner("Loading…"):
+            cached_model(model_to_try, device)
+    except Exception as error:  # noqa: BLE001 - shown to the user, never a traceback
+        st.error(f"{model_to_try} does not load: {error}", icon=":material/block:")
+    else:
+        st.success(f"{model_to_try} loaded on {device}.")

@@ -1,0 +1,73 @@
+"""One comparison run as the dashboard keeps it: the image, the engine's results and their decoded masks.
+
+No Streamlit here: a session stores a `ComparisonRun` in its own state, so runs of two sessions
+never mix; the model and the engine's content-addressed cache are the only things shared.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from segment_anything.modeling import Sam
+
+from samcompare.config import AmgConfig
+from samcompare.engine import ComparisonCache, ProgressCallback, RunResult, compare
+from samcompare.engine.cache import image_key
+from samcompare.results import RunMasks, as_run_masks
+
+_run_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, eq=False)
+class ComparisonRun:
+    """Results of one press of Run (or one re-filter), with everything drawing and exports need."""
+
+    run_id: int
+    image_name: str
+    image: np.ndarray = field(repr=False)
+    image_key: str
+    model_name: str
+    device: str
+    results: tuple[RunResult, ...]
+    masks: tuple[RunMasks, ...] = field(repr=False)  # decoded once, reused by every picture and export
+    seconds: float
+
+    @property
+    def configs(self) -> tuple[AmgConfig, ...]:
+        return tuple(result.config for result in self.results)
+
+    @property
+    def network_free(self) -> bool:
+        """True when no setting ran the network: a threshold-only change re-filtered from the cache."""
+        return all(result.from_cache for result in self.results)
+
+
+def run_comparison(
+    model: Sam,
+    model_name: str,
+    device: str,
+    image: np.ndarray,
+    image_name: str,
+    configs: Sequence[AmgConfig],
+    cache: ComparisonCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> ComparisonRun:
+    """Run `configs` on `image` and keep the results with their masks decoded once."""
+    tick = time.perf_counter()
+    results = compare(model, image, list(configs), progress=progress, cache=cache)
+    masks = tuple(as_run_masks(result, image.shape) for result in results)
+    return ComparisonRun(
+        run_id=next(_run_ids),
+        image_name=image_name,
+        image=image,
+        image_key=image_key(image),
+        model_name=model_name,
+        device=device,
+        results=tuple(results),
+        masks=masks,
+        seconds=time.perf_counter() - tick,
+    )

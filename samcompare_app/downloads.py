@@ -1,0 +1,95 @@
+"""Every export the core offers as (label, file name, MIME type, builder); download buttons and tests share it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import numpy as np
+
+from samcompare.models import MODEL_CATALOGUE
+from samcompare.results import RunMasks
+from samcompare.results.exports import (
+    coco_json_bytes,
+    label_map_png_bytes,
+    masks_zip_bytes,
+    setting_code_bytes,
+    setting_json_bytes,
+)
+from samcompare.results.report import slugify
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What one download needs: the image, one setting's masks, which masks, and the model used."""
+
+    image: np.ndarray
+    masks: RunMasks
+    mask_ids: tuple[int, ...] | None  # None: all masks
+    image_name: str
+    model_name: str
+
+    @property
+    def ids(self) -> list[int] | None:
+        return None if self.mask_ids is None else list(self.mask_ids)
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    label: str
+    suffix: str  # appended to the setting's slug
+    mime: str
+    build: Callable[[ExportRequest], bytes]
+    per_mask: bool  # False: the setting itself, whatever masks are chosen
+
+
+def _checkpoint_and_type(model_name: str) -> tuple[str, str]:
+    spec = MODEL_CATALOGUE.get(model_name)
+    if spec is None or spec.is_demo:  # segment_anything alone cannot build the demo model: show the usual one
+        return "sam_vit_h_4b8939.pth", "vit_h"
+    return spec.filename, spec.model_type
+
+
+def _config(request: ExportRequest):  # noqa: ANN202 - AmgConfig; a RunMasks from the engine always has one
+    assert request.masks.config is not None
+    return request.masks.config
+
+
+def _code(request: ExportRequest) -> bytes:
+    checkpoint, model_type = _checkpoint_and_type(request.model_name)
+    return setting_code_bytes(_config(request), checkpoint=checkpoint, model_type=model_type)
+
+
+EXPORT_FORMATS: tuple[ExportFormat, ...] = (
+    ExportFormat(
+        "Masks as PNGs (ZIP)",
+        "_masks.zip",
+        "application/zip",
+        lambda r: masks_zip_bytes(r.image, r.masks, r.ids),
+        True,
+    ),
+    ExportFormat(
+        "Label map (16-bit PNG)",
+        "_labels.png",
+        "image/png",
+        lambda r: label_map_png_bytes(r.masks, r.ids, r.image.shape),
+        True,
+    ),
+    ExportFormat(
+        "COCO JSON (RLE)",
+        "_coco.json",
+        "application/json",
+        lambda r: coco_json_bytes(r.masks, r.image.shape, file_name=PurePath(r.image_name).name, mask_ids=r.ids),
+        True,
+    ),
+    ExportFormat(
+        "Setting (JSON)", "_setting.json", "application/json", lambda r: setting_json_bytes(_config(r)), False
+    ),
+    ExportFormat("Setting as Python code", "_setting.py", "text/x-python", _code, False),
+)
+
+
+def file_name(setting_name: str, export: ExportFormat, mask_ids: Sequence[int] | None) -> str:
+    subset = "_selected" if export.per_mask and mask_ids is not None else ""
+    return f"{slugify(setting_name)}{subset}{export.suffix}"

@@ -1,0 +1,142 @@
+"""The image a session works on: a sample or an upload, with notes on conversions and downscaling.
+
+The image in use is kept in session state apart from the widgets, so a corrupt upload shows an
+error and leaves the previous image (and its results) in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+
+from samcompare.images import (
+    DEFAULT_DOWNSCALE_SIDE,
+    IMAGE_EXTENSIONS,
+    ImageLoadError,
+    LoadedImage,
+    downscale,
+    load_image,
+)
+from samcompare.samples import SAMPLES, default_sample, load_sample, suits_model
+from samcompare_app.state import recall, remember, restore_widget
+
+ACTIVE_IMAGE_KEY = "active_image"
+SOURCE_KEY = "image_source"
+SAMPLE_KEY = "image_sample"
+UPLOAD_KEY = "image_upload"
+DOWNSCALE_KEY = "image_downscale"
+SAMPLE_SOURCE = "Sample"
+UPLOAD_SOURCE = "Upload"
+
+
+@dataclass(frozen=True)
+class ActiveImage:
+    """The image runs use, and how it was obtained."""
+
+    name: str
+    pixels: np.ndarray = field(repr=False)  # RGB uint8, possibly downscaled
+    original_shape: tuple[int, int]  # (H, W) before any downscale
+    notes: tuple[str, ...] = ()
+    is_sample: bool = False
+    upload_id: str | None = None
+
+    @property
+    def downscaled(self) -> bool:
+        return tuple(self.pixels.shape[:2]) != self.original_shape
+
+    def size_text(self) -> str:
+        height, width = self.pixels.shape[:2]
+        text = f"{width} × {height} px"
+        if self.downscaled:
+            text += f" (downscaled from {self.original_shape[1]} × {self.original_shape[0]})"
+        return text
+
+
+def from_loaded(loaded: LoadedImage, shrink: bool, upload_id: str | None = None) -> ActiveImage:
+    """An upload as the image in use; shrunk to `DEFAULT_DOWNSCALE_SIDE` when large and `shrink` is set."""
+    pixels = downscale(loaded.pixels, DEFAULT_DOWNSCALE_SIDE) if shrink and loaded.is_large else loaded.pixels
+    return ActiveImage(loaded.name, pixels, (loaded.height, loaded.width), loaded.notes, False, upload_id)
+
+
+def from_upload(name: str, data: bytes, shrink: bool = True, upload_id: str | None = None) -> ActiveImage:
+    """What the upload widget does with a file; raises `ImageLoadError` with a message for the user."""
+    return from_loaded(load_image(data, name), shrink, upload_id)
+
+
+def from_sample(name: str) -> ActiveImage:
+    pixels = load_sample(name)
+    return ActiveImage(name, pixels, (int(pixels.shape[0]), int(pixels.shape[1])), (), True)
+
+
+def active_image() -> ActiveImage | None:
+    return st.session_state.get(ACTIVE_IMAGE_KEY)
+
+
+def _pick_sample() -> None:
+    st.session_state[ACTIVE_IMAGE_KEY] = from_sample(st.session_state[SAMPLE_KEY])
+    remember(SAMPLE_KEY, st.session_state[SAMPLE_KEY])
+    remember("sample_chosen_by_user", True)
+
+
+def image_picker(model_is_demo: bool) -> ActiveImage:
+    """Sidebar controls for the image; returns the image in use (a suitable sample at first)."""
+    current = active_image()
+    # Open ready to run: a sample that suits the model, until the user picks an image themselves.
+    if current is None or (
+        current.is_sample
+        and not recall("sample_chosen_by_user", False)
+        and not suits_model(current.name, model_is_demo)
+    ):
+        current = from_sample(default_sample(model_is_demo))
+        st.session_state[ACTIVE_IMAGE_KEY] = current
+        remember(SAMPLE_KEY, current.name)
+        st.session_state[SAMPLE_KEY] = current.name
+    with st.sidebar:
+        st.divider()
+        st.markdown("**Image**")
+        restore_widget(SOURCE_KEY, SAMPLE_SOURCE)
+        source = st.radio("Image source", [SAMPLE_SOURCE, UPLOAD_SOURCE], key=SOURCE_KEY, horizontal=True)
+        remember(SOURCE_KEY, source)
+        if source == SAMPLE_SOURCE:
+            restore_widget(SAMPLE_KEY, current.name if current.is_sample else default_sample(model_is_demo))
+            st.selectbox(
+                "Sample image",
+                list(SAMPLES),
+                key=SAMPLE_KEY,
+                on_change=_pick_sample,
+                format_func=lambda name: f"{name} ({SAMPLES[name].kind})",
+                help="Shape scenes suit the demo model; photos suit the official SAM models.",
+            )
+            if not current.is_sample:  # back from Upload: the chosen sample is the image again
+                current = from_sample(st.session_state[SAMPLE_KEY])
+                st.session_state[ACTIVE_IMAGE_KEY] = current
+        else:
+            restore_widget(DOWNSCALE_KEY, True)
+            shrink = st.checkbox(
+                f"Downscale large images to {DEFAULT_DOWNSCALE_SIDE} px",
+                key=DOWNSCALE_KEY,
+                help="SAM looks at every image at 1024 px; larger images only make masks heavier and runs slower.",
+            )
+            remember(DOWNSCALE_KEY, shrink)
+            uploaded = st.file_uploader("Upload an image", type=list(IMAGE_EXTENSIONS), key=UPLOAD_KEY)
+            if uploaded is not None:
+                upload_id = f"{uploaded.file_id}:{shrink}"
+                if current.upload_id != upload_id and recall("failed_upload") != upload_id:
+                    try:
+                        current = from_upload(uploaded.name, uploaded.getvalue(), shrink, upload_id)
+                    except ImageLoadError as error:
+                        remember("failed_upload", upload_id)
+                        remember("upload_error", str(error))
+                    else:
+                        remember("upload_error", None)
+                        st.session_state[ACTIVE_IMAGE_KEY] = current
+                if recall("failed_upload") == upload_id and recall("upload_error"):
+                    st.error(f"{recall('upload_error')}. The previous image is still in use.", icon=":material/block:")
+        st.image(current.pixels, caption=f"{current.name}: {current.size_text()}", width="stretch")
+        for note in current.notes:
+            st.caption(f"Note: {note}")
+        if not current.is_sample and max(current.pixels.shape[:2]) > DEFAULT_DOWNSCALE_SIDE * 2:
+            st.warning("This image is large: runs are slow and masks take much memory. Tick downscale above.")
+    return current
