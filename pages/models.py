@@ -7,22 +7,12 @@ import streamlit as st
 import torch
 
 from samcompare.models import MODEL_CATALOGUE
-from samcompare.models.catalogue import OFFICIAL_MODELS, checkpoint_path, weights_dir
+from samcompare.models.catalogue import OFFICIAL_MODELS, checkpoint_path, human_size, weights_dir
 from samcompare.models.download import DownloadError, checkpoint_status, download_checkpoint
 from samcompare_app.resources import cached_model, device_name
 from samcompare_app.state import recall, remember
 
 HASHES_KEY = "checkpoint_hashes_checked"
-
-
-def human_size(size: int | None) -> str:
-    if size is None:
-        return "size not listed"
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size = size / 1024  # type: ignore[assignment]
-    return f"{size} B"
 
 
 st.title("Models")
@@ -49,7 +39,8 @@ for name, spec in MODEL_CATALOGUE.items():
             "model": name,
             "present": "yes" if present else "no",
             "file": spec.filename,
-            "size": human_size(size if present else spec.size_bytes) + ("" if present else " (download)"),
+            "size": human_size(size if present else spec.size_bytes, unknown="size not listed")
+            + ("" if present else " (download)"),
             "checksum": hash_text,
             "description": spec.description,
         }
@@ -74,12 +65,12 @@ for name in OFFICIAL_MODELS:
     spec = MODEL_CATALOGUE[name]
     if checkpoint_path(name).is_file():
         continue
-    if st.button(f"Download {name} ({human_size(spec.size_bytes)})", key=f"download_{name}"):
+    if st.button(f"Download {name} ({human_size(spec.size_bytes, unknown='size not listed')})", key=f"download_{name}"):
         bar = st.progress(0.0, text=f"Downloading {spec.filename}…")
 
         def on_progress(done: int, total: int | None, bar=bar, name=name) -> None:  # noqa: ANN001
             fraction = min(1.0, done / total) if total else 0.0
-            bar.progress(fraction, text=f"{name}: {human_size(done)} of {human_size(total)}")
+            bar.progress(fraction, text=f"{name}: {human_size(done)} of {human_size(total, unknown='?')}")
 
         try:
             path = download_checkpoint(name, progress=on_progress)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from samcompare.config import AmgConfig, ConfigError
-from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, checkpoint_path, weights_dir
+from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, checkpoint_path, human_size, weights_dir
 from samcompare.models.download import DownloadError, checkpoint_status, download_checkpoint
 from samcompare.models.loading import ModelLoadError
 
@@ -47,21 +47,11 @@ class _Progress:
             self.bar.close()
 
 
-def _human_size(size: int | None) -> str:
-    if size is None:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size = size / 1000  # type: ignore[assignment]
-    return f"{size}"
-
-
 def weights_list(args: argparse.Namespace) -> int:
     print(f"weights folder: {weights_dir()}")
     for name, spec in MODEL_CATALOGUE.items():
         path = checkpoint_path(name)
-        state = f"present ({_human_size(path.stat().st_size)})" if path.is_file() else "missing"
+        state = f"present ({human_size(path.stat().st_size)})" if path.is_file() else "missing"
         print(f"  {name:6} {spec.filename:22} {state:20} {spec.description}")
     return 0
 

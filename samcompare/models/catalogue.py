@@ -93,3 +93,15 @@ def available_models() -> list[str]:
 
 def default_model() -> str:
     return available_models()[0]
+
+
+def human_size(size_bytes: int | None, unknown: str = "-") -> str:
+    """Decimal units, as checkpoint sizes are usually quoted (vit_b: 375 MB)."""
+    if size_bytes is None:
+        return unknown
+    size = float(size_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
