@@ -27,9 +27,10 @@ class DemoSamSpec:
     decoder_mlp_dim: int = 512
     decoder_heads: int = 8
     iou_head_hidden_dim: int = 128
-    # SAM's random Fourier position features have scale 1, which suits 256 features; with the
-    # demo's 32 they are too smooth to tell points 4 px apart, so the demo starts sharper.
-    position_frequency_scale: float = 6.0
+    # SAM's random Fourier position features start at scale 1. The demo starts them sharper so
+    # that nearby points differ, but below 8 cycles per image: the 16 x 16 embedding grid would
+    # alias anything finer (an earlier scale of 6 did).
+    position_frequency_scale: float = 2.0
 
     @property
     def embedding_size(self) -> int:

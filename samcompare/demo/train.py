@@ -26,7 +26,7 @@ DEFAULT_OUTPUT = Path(__file__).parent / "assets" / "sam_demo.pth"
 
 @dataclass(frozen=True)
 class TrainingRecipe:
-    steps: int = 2500
+    steps: int = 2000
     images_per_step: int = 8
     points_per_image: int = 32
     background_point_fraction: float = 0.1
