@@ -86,16 +86,14 @@ def weights_download(args: argparse.Namespace) -> int:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """RGB uint8 (H, W, 3), turned upright by its EXIF orientation as viewers show it."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """RGB uint8 (H, W, 3), upright by its EXIF orientation: the same loader the app uses."""
+    from samcompare.images import ImageLoadError, load_image
 
+    if not path.is_file():
+        raise InputError(f"image not found: {path}")
     try:
-        with Image.open(path) as opened:
-            upright = ImageOps.exif_transpose(opened)
-            return np.asarray(upright.convert("RGB"))
-    except FileNotFoundError:
-        raise InputError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
+        return load_image(path).pixels
+    except ImageLoadError as error:
         raise InputError(f"cannot read image {path}: {error}") from None
 
 
