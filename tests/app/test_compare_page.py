@@ -148,7 +148,10 @@ def test_downloads_give_valid_files(ran_app: AppTest) -> None:
         with zipfile.ZipFile(io.BytesIO(built["_masks.zip"])) as archive:
             assert sum(name.startswith("masks/") for name in archive.namelist()) == expected
         labels_map = read_label_map_png(built["_labels.png"])
-        assert labels_map.shape == run.image.shape[:2] and labels_map.max() == expected
+        # Overlapping masks may hide one another, so a label map need not show every label.
+        assert labels_map.shape == run.image.shape[:2] and 1 <= labels_map.max() <= expected
+        if mask_ids is not None:
+            assert np.array_equal(labels_map == 1, masks.mask(0))
         coco = json.loads(built["_coco.json"])
         assert len(coco["annotations"]) == expected
         assert AmgConfig.from_json(built["_setting.json"].decode()) == run.results[0].config
