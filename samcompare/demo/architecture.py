@@ -1,8 +1,11 @@
 """The demo SAM: segment_anything's own modules at a size a 2-core CPU can train.
 
-The official `SamPredictor` and `SamAutomaticMaskGenerator` run it unchanged. Input is 128 px
-with 4 px patches, so the 32 x 32 embedding gives 128 x 128 low-resolution masks: full
-resolution at the training size, and shape edges are resolved to the pixel.
+The official `SamPredictor` and `SamAutomaticMaskGenerator` run it unchanged. Its input is 64 px
+with 4 px patches: a 16 x 16 embedding and 64 x 64 masks, one mask pixel per input pixel. Larger
+images are shrunk to 64 px as SAM shrinks photos to 1024 px, and the masks' logits are up-scaled
+back; training supervises them through that up-scaling, so they carry edges finer than a pixel.
+(An 8 px patch at 128 px costs the same and learned markedly slower: each token then has to
+summarise 64 pixels for 16 mask pixels.)
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncode
 
 @dataclass(frozen=True)
 class DemoSamSpec:
-    img_size: int = 128
-    patch_size: int = 8
+    img_size: int = 64
+    patch_size: int = 4
     encoder_dim: int = 96
     encoder_depth: int = 4
     encoder_heads: int = 4

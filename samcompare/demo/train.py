@@ -2,8 +2,16 @@
 
 SAM's recipe at toy scale: one encoder pass per image, all of that image's point prompts through
 the decoder in one call, the best of the three multimask outputs supervised (plus the single-mask
-output), and the IoU head regressed to the true IoU of every output. Seeded and single-process,
-so the same command gives the same weights on the same machine.
+output), and the IoU head regressed to the true IoU of every output. Scenes are drawn at 128 px
+and shrunk to the model's 64 px input exactly as `SamAutomaticMaskGenerator` shrinks them; the
+loss is taken on the full-size masks. Seeded and single-process, so the same command gives the
+same weights on the same machine.
+
+What raised its quality within the budget (each measured in 6-minute probes against the alternative):
+a learning rate of 5e-4 (1e-3 and above learn slower or collapse), 8 prompts per image rather
+than 32 (the decoder's per-prompt cost buys more steps), 4 px patches at 64 px rather than 8 px
+at 128 px, cross-attention started around the prompt point (`align_decoder_attention`), and a
+dense auxiliary loss that teaches the mask features which pixels share a region.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from segment_anything.utils.transforms import ResizeLongestSide
 
-from samcompare.demo.architecture import DEMO_SPEC, build_demo_sam
+from samcompare.demo.architecture import build_demo_sam
 from samcompare.demo.shapes import ShapeScene, generate_scene
 
 DEFAULT_OUTPUT = Path(__file__).parent / "assets" / "sam_demo.pth"
@@ -26,14 +35,18 @@ DEFAULT_OUTPUT = Path(__file__).parent / "assets" / "sam_demo.pth"
 
 @dataclass(frozen=True)
 class TrainingRecipe:
-    steps: int = 2000
+    steps: int = 6000
+    scene_size: int = 128
     images_per_step: int = 8
-    points_per_image: int = 32
+    points_per_image: int = 8
     background_point_fraction: float = 0.1
-    learning_rate: float = 2e-3
+    learning_rate: float = 5e-4
     warmup_steps: int = 100
     weight_decay: float = 0.01
     bce_weight: float = 1.0
+    attention_alignment_gain: float = 3.0
+    region_loss_weight: float = 1.0
+    region_pixels_per_image: int = 512
     seed: int = 0
 
 
@@ -70,14 +83,55 @@ def mask_iou(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return intersection / union.clamp(min=1)
 
 
-def training_step(sam, scenes: list[ShapeScene], rng: np.random.Generator, recipe: TrainingRecipe) -> dict[str, float]:
-    images = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).float()
+class RegionSimilarity(torch.nn.Module):
+    """Scale and bias turning the cosine of two pixels' mask features into a same-region logit.
+
+    Used only by the auxiliary loss during training; not part of the saved model.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(10.0))
+        self.bias = torch.nn.Parameter(torch.tensor(0.0))
+
+    def forward(self, cosine: torch.Tensor) -> torch.Tensor:
+        return cosine * self.scale + self.bias
+
+
+def region_loss(
+    sam, embeddings: torch.Tensor, scenes: list[ShapeScene], similarity: RegionSimilarity, pixels: int
+) -> torch.Tensor:
+    """Dense supervision for every image at the cost of one up-scaling pass, not one per prompt.
+
+    The decoder's masks are dot products with per-pixel features from its `output_upscaling`;
+    here those features (of the plain image embedding) must tell, for random pixel pairs,
+    whether both lie in the same region.
+    """
+    features = sam.mask_decoder.output_upscaling(embeddings)  # (B, C, 4E, 4E)
+    batch, channels, height, width = features.shape
+    labels = torch.from_numpy(np.stack([s.labels for s in scenes]).astype(np.float32))[:, None]
+    labels = F.interpolate(labels, (height, width), mode="nearest").long().view(batch, -1)
+    features = F.normalize(features.view(batch, channels, -1), dim=1)
+    picks = torch.randint(0, height * width, (batch, pixels))
+    picked = torch.gather(features, 2, picks[:, None].expand(batch, channels, pixels))
+    picked_labels = torch.gather(labels, 1, picks)
+    logits = similarity(torch.einsum("bcn,bcm->bnm", picked, picked))
+    same = (picked_labels[:, :, None] == picked_labels[:, None, :]).float()
+    return F.binary_cross_entropy_with_logits(logits, same)
+
+
+def training_step(
+    sam, scenes: list[ShapeScene], rng: np.random.Generator, recipe: TrainingRecipe, similarity: RegionSimilarity
+) -> dict[str, float]:
+    resize = ResizeLongestSide(sam.image_encoder.img_size)
+    inputs = np.stack([resize.apply_image(s.image) for s in scenes])  # as the generator feeds the model
+    images = torch.from_numpy(inputs).permute(0, 3, 1, 2).float()
     embeddings = sam.image_encoder((images - sam.pixel_mean) / sam.pixel_std)
     dense_pe = sam.prompt_encoder.get_dense_pe()
     total_mask_loss, total_iou_loss, best_ious = [], [], []
     for index, scene in enumerate(scenes):
         points, targets_np = sample_prompts(scene, rng, recipe.points_per_image, recipe.background_point_fraction)
-        coords = torch.from_numpy(points)[:, None, :]
+        coords = torch.from_numpy(resize.apply_coords(points, scene.labels.shape)).float()[:, None, :]
         labels = torch.ones(coords.shape[:2], dtype=torch.int)
         sparse, dense = sam.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
         logits, iou_predictions = sam.mask_decoder.predict_masks(
@@ -85,33 +139,50 @@ def training_step(sam, scenes: list[ShapeScene], rng: np.random.Generator, recip
             image_pe=dense_pe,
             sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense,
-        )  # logits: (K, 4, 128, 128); output 0 is the single-mask output, 1-3 the multimask ones
+        )  # logits: (K, 4, 64, 64); output 0 is the single-mask output, 1-3 the multimask ones
         full_targets = torch.from_numpy(targets_np).float()[:, None]
-        # Supervise the low-resolution masks directly (cheap) with hard targets: soft, area-fraction
-        # targets teach logits near 0 along every edge, and such masks are never "stable". The IoU
-        # head is regressed on the full-resolution masks the generator will actually cut.
-        low_res_targets = (F.adaptive_avg_pool2d(full_targets, logits.shape[-2:]) >= 0.5).float().expand_as(logits)
-        # Class-balanced BCE: a small shape's pixels weigh as much as the background's, so the
-        # easy answer "all background" is not a resting place.
-        targets = low_res_targets
-        pixel_bce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-        positives = targets.sum((-2, -1)).clamp(min=1)
-        negatives = (1 - targets).sum((-2, -1)).clamp(min=1)
-        bce = 0.5 * (
-            (pixel_bce * targets).sum((-2, -1)) / positives + (pixel_bce * (1 - targets)).sum((-2, -1)) / negatives
-        )
-        per_output = recipe.bce_weight * bce + dice_loss(logits, targets)
+        # Supervise the masks the generator will actually cut: the decoder's logits bilinearly
+        # up-scaled to the scene, as `Sam.postprocess_masks` does. Hard targets at the decoder's
+        # own resolution cap small shapes near IoU 0.8; through the up-scaling the logits learn
+        # sub-pixel edges.
+        full_logits = F.interpolate(logits, full_targets.shape[-2:], mode="bilinear", align_corners=False)
+        targets = full_targets.expand_as(full_logits)
+        pixel_bce = F.binary_cross_entropy_with_logits(full_logits, targets, reduction="none").mean((-2, -1))
+        per_output = recipe.bce_weight * pixel_bce + dice_loss(full_logits, targets)
         multimask_loss = per_output[:, 1:].min(dim=1).values
         total_mask_loss.append(multimask_loss.mean() + 0.5 * per_output[:, 0].mean())
         with torch.no_grad():
-            full_logits = F.interpolate(logits, full_targets.shape[-2:], mode="bilinear", align_corners=False)
-            true_iou = mask_iou(full_logits, full_targets.expand_as(full_logits))
+            true_iou = mask_iou(full_logits, targets)
         total_iou_loss.append(F.mse_loss(iou_predictions, true_iou))
         best_ious.append(true_iou[:, 1:].max(dim=1).values.mean().item())
     mask_loss = torch.stack(total_mask_loss).mean()
     iou_loss = torch.stack(total_iou_loss).mean()
-    (mask_loss + iou_loss).backward()
-    return {"mask_loss": mask_loss.item(), "iou_loss": iou_loss.item(), "best_iou": float(np.mean(best_ious))}
+    aux_loss = region_loss(sam, embeddings, scenes, similarity, recipe.region_pixels_per_image)
+    (mask_loss + iou_loss + recipe.region_loss_weight * aux_loss).backward()
+    return {
+        "mask_loss": mask_loss.item(),
+        "iou_loss": iou_loss.item(),
+        "region_loss": aux_loss.item(),
+        "best_iou": float(np.mean(best_ious)),
+    }
+
+
+def align_decoder_attention(sam, gain: float) -> None:
+    """Start the decoder's prompt<->image cross-attention as a kernel around the prompt point.
+
+    Prompt points and image tokens carry the same random Fourier position features, so with the
+    query and key projections equal, `q . k` starts peaked where the point lies. From random
+    projections the decoder first spends hundreds of steps predicting all-background before it
+    learns to use the point's location at all.
+    """
+    transformer = sam.mask_decoder.transformer
+    attentions = [block.cross_attn_token_to_image for block in transformer.layers]
+    attentions += [block.cross_attn_image_to_token for block in transformer.layers]
+    attentions.append(transformer.final_attn_token_to_image)
+    with torch.no_grad():
+        for attention in attentions:
+            attention.q_proj.weight.mul_(gain)
+            attention.k_proj.weight.copy_(attention.q_proj.weight)
 
 
 def learning_rate_at(step: int, recipe: TrainingRecipe) -> float:
@@ -125,17 +196,20 @@ def train(recipe: TrainingRecipe, output: Path, log_every: int = 50, checkpoint_
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     sam = build_demo_sam()
+    align_decoder_attention(sam, recipe.attention_alignment_gain)
     sam.train()
-    optimizer = torch.optim.AdamW(sam.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
+    similarity = RegionSimilarity()
+    parameters = [*sam.parameters(), *similarity.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     started = time.perf_counter()
     running: dict[str, list[float]] = {}
     for step in range(recipe.steps):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, recipe)
-        scenes = [generate_scene(rng, DEMO_SPEC.img_size, DEMO_SPEC.img_size) for _ in range(recipe.images_per_step)]
+        scenes = [generate_scene(rng, recipe.scene_size, recipe.scene_size) for _ in range(recipe.images_per_step)]
         optimizer.zero_grad(set_to_none=True)
-        metrics = training_step(sam, scenes, rng, recipe)
-        torch.nn.utils.clip_grad_norm_(sam.parameters(), 1.0)
+        metrics = training_step(sam, scenes, rng, recipe, similarity)
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
         for key, value in metrics.items():
             running.setdefault(key, []).append(value)

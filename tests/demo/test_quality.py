@@ -1,7 +1,8 @@
-"""The machinery behind the demo SAM's quality bar (`samcompare.demo.evaluate`).
+"""The demo SAM's quality bar on the held-out scenes, and the machinery that measures it.
 
-The bar itself (>= 80% of held-out shapes at default settings, >= 90% at thresholds 0.5) is not
-asserted yet: the committed demo weights are an interim checkpoint that does not reach it.
+The bar: with the official generator, >= 80% of held-out shapes matched (IoU >= 0.75) at the
+default settings, >= 90% at thresholds 0.5, and a stricter pred_iou_thresh trading masks for
+precision. The README's table comes from the same function (`python -m samcompare.demo.evaluate`).
 """
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from samcompare.config import AmgConfig
 from samcompare.demo import evaluate
-from samcompare.demo.evaluate import _iou_matrix, load_heldout, shape_recall
+from samcompare.demo.evaluate import QUALITY_SETTINGS, ShapeRecall, _iou_matrix, load_heldout, shape_recall
 from samcompare.models import load_model
 
 
@@ -70,3 +71,42 @@ def test_demo_model_runs_through_the_official_generator():
     result = shape_recall(model, [scene], AmgConfig(points_per_side=8, pred_iou_thresh=0.0, stability_score_thresh=0.0))
     assert result.shapes == len(scene.object_ids())
     assert result.masks >= 1
+
+
+@pytest.fixture(scope="module")
+def quality() -> dict[str, ShapeRecall]:
+    model = load_model("demo", device="cpu")
+    scenes = load_heldout()
+    return {config.name: shape_recall(model, scenes, config) for config in QUALITY_SETTINGS}
+
+
+# The bar of issue #2 is not reached yet (README, "The demo SAM"). Strict: once the weights reach
+# it these tests pass, pytest reports the pass as a failure, and the markers must go.
+NOT_YET = pytest.mark.xfail(strict=True, reason="demo SAM below the quality bar (issue #2)")
+
+
+@NOT_YET
+def test_demo_model_finds_most_shapes_at_the_default_settings(quality):
+    assert quality["SAM default"].recall >= 0.8
+
+
+@NOT_YET
+def test_demo_model_finds_nearly_all_shapes_at_thresholds_half(quality):
+    assert quality["thresholds 0.5"].recall >= 0.9
+
+
+def test_demo_model_keeps_the_quality_it_has(quality):
+    """A floor under the committed weights (18% and 59% when they were trained): retraining must not lose ground."""
+    assert quality["SAM default"].recall >= 0.15
+    assert quality["thresholds 0.5"].recall >= 0.55
+    assert quality["thresholds 0.5"].mean_best_iou >= 0.65
+
+
+def test_raising_pred_iou_thresh_trades_masks_for_precision(quality):
+    default, strict, strictest = (
+        quality["SAM default"],
+        quality["pred_iou_thresh 0.95"],
+        quality["pred_iou_thresh 0.98"],
+    )
+    assert default.masks > strict.masks > strictest.masks > 0
+    assert strictest.precision >= strict.precision >= default.precision
