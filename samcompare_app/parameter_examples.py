@@ -17,7 +17,7 @@ from segment_anything.utils.amg import build_all_layer_point_grids, generate_cro
 
 from samcompare.config import AmgConfig
 from samcompare.engine import compare
-from samcompare.results import OverlayOptions, overlay
+from samcompare.results import OverlayOptions, mask_count, overlay
 from samcompare.samples import SHAPES, load_sample, sample_names
 
 SCALE = 2  # the 128 px scenes are drawn at 256 px
@@ -107,6 +107,6 @@ def model_examples(model_name: str = "demo") -> dict[str, tuple[ExamplePicture, 
         pair = []
         for result in results[2 * index : 2 * index + 2]:
             picture = _enlarge(overlay(image, result, options))
-            pair.append(ExamplePicture(f"{result.config.name}: {len(result)} masks", picture))
+            pair.append(ExamplePicture(f"{result.config.name}: {mask_count(len(result))}", picture))
         examples[parameter] = (pair[0], pair[1])
     return examples

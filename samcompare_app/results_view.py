@@ -12,7 +12,15 @@ from typing import Any
 
 import streamlit as st
 
-from samcompare.results import OverlayOptions, colour_mask_image, mask_table, match_masks, match_picture, overlay
+from samcompare.results import (
+    OverlayOptions,
+    colour_mask_image,
+    mask_count,
+    mask_table,
+    match_masks,
+    match_picture,
+    overlay,
+)
 from samcompare.results.stats import comparison_table
 from samcompare_app.charts import area_histogram, score_histogram, score_scatter
 from samcompare_app.comparison import ComparisonRun
@@ -55,7 +63,7 @@ def selected_ids(run: ComparisonRun, index: int) -> tuple[int, ...]:
 def _caption(run: ComparisonRun, index: int) -> str:
     result = run.results[index]
     source = "re-filtered from cache, no network pass" if result.from_cache else f"{result.timings.total:.2f} s"
-    return f"**{result.config.name}**: {len(result)} masks · {source}"
+    return f"**{result.config.name}**: {mask_count(len(result))} · {source}"
 
 
 def _grid(count: int, per_row: int) -> list[Any]:

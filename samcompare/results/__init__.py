@@ -15,7 +15,7 @@ from samcompare.results.pictures import (
     overlay,
     three_views,
 )
-from samcompare.results.stats import RunSummary, comparison_table, mask_table, summarize_run
+from samcompare.results.stats import RunSummary, comparison_table, mask_count, mask_table, summarize_run
 
 __all__ = [
     "MatchReport",
@@ -27,6 +27,7 @@ __all__ = [
     "colour_mask_image",
     "comparison_table",
     "mask_colour",
+    "mask_count",
     "mask_table",
     "match_legend",
     "match_masks",

@@ -45,6 +45,11 @@ def _box(value: Any) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
+def mask_count(count: int) -> str:
+    """ "1 mask", "3 masks": captions read as sentences."""
+    return f"{count} mask" if count == 1 else f"{count} masks"
+
+
 def mask_table(run: RunLike, mask_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """One row per mask with the record's own numbers (bbox as SAM reports it), ready for CSV.
 

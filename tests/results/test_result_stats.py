@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from samcompare.config import AmgConfig
-from samcompare.results.stats import MASK_TABLE_COLUMNS, comparison_table, mask_table, summarize_run
+from samcompare.results.stats import MASK_TABLE_COLUMNS, comparison_table, mask_count, mask_table, summarize_run
 
 
 def test_mask_table_has_one_row_per_mask_with_record_numbers(scene_masks, make_records):
@@ -49,3 +49,7 @@ def test_comparison_table_one_row_per_setting_with_timing_and_cache(scene_masks,
     assert table["parameters"].tolist() == ["(SAM defaults)", "pred_iou_thresh=0.98"]
     table.to_csv(tmp_path / "t.csv", index=False)
     assert (tmp_path / "t.csv").read_text().startswith("setting,mask_count,")
+
+
+def test_mask_count_reads_as_a_sentence():
+    assert [mask_count(n) for n in (0, 1, 2)] == ["0 masks", "1 mask", "2 masks"]
