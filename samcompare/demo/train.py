@@ -120,13 +120,17 @@ def region_loss(
     return F.binary_cross_entropy_with_logits(logits, same)
 
 
+def embed_scenes(sam, scenes: list[ShapeScene], resize: ResizeLongestSide) -> torch.Tensor:
+    """Image embeddings of same-size scenes, fed to the encoder exactly as the generator feeds it."""
+    inputs = np.stack([resize.apply_image(s.image) for s in scenes])
+    return sam.image_encoder(sam.preprocess(torch.from_numpy(inputs).permute(0, 3, 1, 2).float()))
+
+
 def training_step(
     sam, scenes: list[ShapeScene], rng: np.random.Generator, recipe: TrainingRecipe, similarity: RegionSimilarity
 ) -> dict[str, float]:
     resize = ResizeLongestSide(sam.image_encoder.img_size)
-    inputs = np.stack([resize.apply_image(s.image) for s in scenes])  # as the generator feeds the model
-    images = torch.from_numpy(inputs).permute(0, 3, 1, 2).float()
-    embeddings = sam.image_encoder((images - sam.pixel_mean) / sam.pixel_std)
+    embeddings = embed_scenes(sam, scenes, resize)
     dense_pe = sam.prompt_encoder.get_dense_pe()
     total_mask_loss, total_iou_loss, best_ious = [], [], []
     for index, scene in enumerate(scenes):
@@ -140,13 +144,12 @@ def training_step(
             sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense,
         )  # logits: (K, 4, 64, 64); output 0 is the single-mask output, 1-3 the multimask ones
-        full_targets = torch.from_numpy(targets_np).float()[:, None]
-        # Supervise the masks the generator will actually cut: the decoder's logits bilinearly
-        # up-scaled to the scene, as `Sam.postprocess_masks` does. Hard targets at the decoder's
-        # own resolution cap small shapes near IoU 0.8; through the up-scaling the logits learn
-        # sub-pixel edges.
-        full_logits = F.interpolate(logits, full_targets.shape[-2:], mode="bilinear", align_corners=False)
-        targets = full_targets.expand_as(full_logits)
+        # Supervise the masks the generator will actually cut: the decoder's logits up-scaled to
+        # the scene by `Sam.postprocess_masks`. Hard targets at the decoder's own resolution cap
+        # small shapes near IoU 0.8; through the up-scaling the logits learn sub-pixel edges.
+        input_size = resize.get_preprocess_shape(*scene.labels.shape, resize.target_length)
+        full_logits = sam.postprocess_masks(logits, input_size, scene.labels.shape)
+        targets = torch.from_numpy(targets_np).float()[:, None].expand_as(full_logits)
         pixel_bce = F.binary_cross_entropy_with_logits(full_logits, targets, reduction="none").mean((-2, -1))
         per_output = recipe.bce_weight * pixel_bce + dice_loss(full_logits, targets)
         multimask_loss = per_output[:, 1:].min(dim=1).values

@@ -66,7 +66,7 @@ MODEL_CATALOGUE: dict[str, ModelSpec] = {
             url=None,
             sha256=None,
             size_bytes=None,
-            description="Demo SAM (1.6M parameters) trained on synthetic shapes: knows only simple shapes",
+            description="Demo SAM (1.4M parameters) trained on synthetic shapes: knows only simple shapes",
         ),
     )
 }

@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from segment_anything.utils.transforms import ResizeLongestSide
 
 from samcompare.demo.architecture import build_demo_sam
 from samcompare.demo.shapes import generate_scene
@@ -9,6 +10,7 @@ from samcompare.demo.train import (
     RegionSimilarity,
     TrainingRecipe,
     align_decoder_attention,
+    embed_scenes,
     region_loss,
     sample_prompts,
     train,
@@ -41,8 +43,7 @@ def test_region_loss_trains_the_encoder_but_not_the_prompt_path():
     sam = build_demo_sam()
     sam.train()
     scenes = [generate_scene(np.random.default_rng(i), 64, 64) for i in range(2)]
-    images = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).float()
-    embeddings = sam.image_encoder((images - sam.pixel_mean) / sam.pixel_std)
+    embeddings = embed_scenes(sam, scenes, ResizeLongestSide(sam.image_encoder.img_size))
     loss = region_loss(sam, embeddings, scenes, RegionSimilarity(), pixels=64)
     loss.backward()
     assert torch.isfinite(loss)

@@ -4,6 +4,7 @@ import pytest
 import torch
 from segment_anything.modeling import Sam
 
+from samcompare.demo.architecture import build_demo_sam
 from samcompare.models import ModelLoadError, available_models, default_model, infer_model_type, load_model
 from samcompare.models.catalogue import DEMO_CHECKPOINT, MODEL_CATALOGUE
 
@@ -104,3 +105,8 @@ def test_demo_is_the_default_without_official_checkpoints(weights_folder):
     assert default_model() == "demo"
     (weights_folder / MODEL_CATALOGUE["vit_b"].filename).write_bytes(b"x")
     assert available_models() == ["vit_b", "demo"]
+
+
+def test_demo_description_states_the_built_model_size():
+    built = sum(p.numel() for p in build_demo_sam().parameters())
+    assert f"({built / 1e6:.1f}M parameters)" in MODEL_CATALOGUE["demo"].description
