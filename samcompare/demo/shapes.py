@@ -14,9 +14,11 @@ import numpy as np
 
 SHAPE_KINDS = ("rectangle", "ellipse", "triangle", "polygon")
 
-# A shape whose visible part is smaller than this (in pixels at a 128 px scene) is drawn but is
-# not a ground-truth object: nobody would expect a segmenter to find a sliver that small.
-MIN_VISIBLE_AREA_AT_128 = 20
+# A shape whose visible part covers less of the image than this is drawn (as clutter) but is not
+# a ground-truth object. It is one of the demo model's 4 px patches at its 64 px input (8 x 8 px
+# of a 128 px scene): what a single embedding token sees, as a 16 x 16 px patch is for SAM's
+# 1024 px input. Smaller shapes lie below the model's resolution.
+MIN_VISIBLE_FRACTION = 1 / 256
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class ShapeScene:
     @property
     def min_visible_area(self) -> int:
         height, width = self.labels.shape
-        return max(4, round(MIN_VISIBLE_AREA_AT_128 * height * width / 128**2))
+        return max(4, round(MIN_VISIBLE_FRACTION * height * width))
 
     def object_ids(self) -> list[int]:
         """Ids of the shapes large enough to count as ground-truth objects."""

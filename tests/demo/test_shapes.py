@@ -36,3 +36,15 @@ def test_save_and_load_round_trip(tmp_path):
     assert np.array_equal(again.image, scene.image)
     assert np.array_equal(again.labels, scene.labels)
     assert again.object_ids() == scene.object_ids()
+
+
+def test_shapes_below_one_model_patch_are_clutter_not_ground_truth():
+    scenes = [generate_scene(np.random.default_rng(i)) for i in range(30)]
+    assert scenes[0].min_visible_area == 64  # 8 x 8 px of 128 px: one 4 px patch at the model's 64 px
+    clutter = 0
+    for scene in scenes:
+        counts = np.bincount(scene.labels.ravel(), minlength=len(scene.kinds) + 1)
+        small = {i for i in range(1, len(scene.kinds) + 1) if 0 < counts[i] < 64}
+        assert small.isdisjoint(scene.object_ids())
+        clutter += len(small)
+    assert clutter > 0, "some drawn shapes are too small to count"
