@@ -23,6 +23,7 @@ HELDOUT_DIR = Path(__file__).parent / "assets" / "heldout"
 HELDOUT_SEED = 20_261_128  # a stream of its own: training draws from seed 0
 HELDOUT_COUNT = 12
 MATCH_IOU = 0.75
+SIZE_EDGES = (0.01, 0.05)  # shape area as a share of the image: small / medium / large
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,19 @@ class ShapeRecall:
     mean_best_iou: float
     masks: int
     masks_on_a_region: int  # masks with IoU >= MATCH_IOU against a shape or the background
+    shape_fractions: tuple[float, ...] = ()  # per shape: its share of the image's area
+    shape_best_ious: tuple[float, ...] = ()  # per shape: the best IoU of any mask with it
+
+    def by_size(self, edges: Sequence[float] = SIZE_EDGES) -> list[tuple[str, int, int]]:
+        """(size group, matched, shapes) per group of shape area: where the model falls short."""
+        fractions, ious = np.asarray(self.shape_fractions), np.asarray(self.shape_best_ious)
+        bounds = [0.0, *edges, np.inf]
+        groups = []
+        for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+            inside = (fractions >= low) & (fractions < high)
+            label = f"< {high:.0%}" if low == 0 else f">= {low:.0%}" if high == np.inf else f"{low:.0%}-{high:.0%}"
+            groups.append((label, int((ious[inside] >= MATCH_IOU).sum()), int(inside.sum())))
+        return groups
 
     @property
     def recall(self) -> float:
@@ -70,6 +84,7 @@ def _iou_matrix(masks: np.ndarray, regions: np.ndarray) -> np.ndarray:
 def shape_recall(model: Sam, scenes: Sequence[ShapeScene], config: AmgConfig) -> ShapeRecall:
     shapes = matched = masks_total = masks_on_region = 0
     best_ious: list[float] = []
+    fractions: list[float] = []
     for scene in scenes:
         generator = SamAutomaticMaskGenerator(model, **config.to_kwargs())
         with torch.inference_mode():
@@ -77,6 +92,7 @@ def shape_recall(model: Sam, scenes: Sequence[ShapeScene], config: AmgConfig) ->
         objects = scene.object_masks()
         regions = np.stack([*objects, scene.labels == 0])
         shapes += len(objects)
+        fractions += [float(o.mean()) for o in objects]
         masks_total += len(records)
         if not records:
             best_ious += [0.0] * len(objects)
@@ -93,6 +109,8 @@ def shape_recall(model: Sam, scenes: Sequence[ShapeScene], config: AmgConfig) ->
         mean_best_iou=float(np.mean(best_ious)) if best_ious else 0.0,
         masks=masks_total,
         masks_on_a_region=masks_on_region,
+        shape_fractions=tuple(fractions),
+        shape_best_ious=tuple(best_ious),
     )
 
 
@@ -118,14 +136,20 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(args.checkpoint, device="cpu")
     scenes = load_heldout()
     print(f"{len(scenes)} held-out scenes, match = mask IoU >= {MATCH_IOU}\n")
+    results = [shape_recall(model, scenes, config) for config in QUALITY_SETTINGS]
     print("| setting | shapes found | mean best IoU | masks | masks on a shape or the background |")
     print("|---|---|---|---|---|")
-    for config in QUALITY_SETTINGS:
-        result = shape_recall(model, scenes, config)
+    for result in results:
         print(
             f"| {result.setting} | {result.matched}/{result.shapes} ({result.recall:.0%}) | "
             f"{result.mean_best_iou:.3f} | {result.masks} | {result.precision:.0%} |"
         )
+    groups = [label for label, _, _ in results[0].by_size()]
+    print("\nShapes found by their share of the image's area:\n")
+    print("| setting | " + " | ".join(groups) + " |")
+    print("|---|" + "---|" * len(groups))
+    for result in results:
+        print(f"| {result.setting} | " + " | ".join(f"{m}/{n}" for _, m, n in result.by_size()) + " |")
 
 
 if __name__ == "__main__":

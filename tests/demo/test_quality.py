@@ -59,10 +59,26 @@ def test_shape_recall_counts_matches(monkeypatch, shrink, expect_all):
     total = sum(len(s.object_ids()) for s in scenes)
     assert result.shapes == total
     assert result.masks == total + len(scenes)
+    assert len(result.shape_fractions) == len(result.shape_best_ious) == total
+    assert sum(n for _, _, n in result.by_size()) == total
     if expect_all:
         assert result.matched == total and result.precision == 1.0 and result.mean_best_iou == 1.0
     else:
         assert result.matched < total and result.mean_best_iou < 1.0
+
+
+def test_recall_by_size_groups_shapes_by_their_share_of_the_image():
+    result = ShapeRecall(
+        setting="s",
+        shapes=4,
+        matched=2,
+        mean_best_iou=0.79,
+        masks=4,
+        masks_on_a_region=4,
+        shape_fractions=(0.005, 0.02, 0.03, 0.2),
+        shape_best_ious=(0.8, 0.7, 0.9, 0.74),
+    )
+    assert result.by_size() == [("< 1%", 1, 1), ("1%-5%", 1, 2), (">= 5%", 0, 1)]
 
 
 def test_demo_model_runs_through_the_official_generator():
@@ -96,10 +112,10 @@ def test_demo_model_finds_nearly_all_shapes_at_thresholds_half(quality):
 
 
 def test_demo_model_keeps_the_quality_it_has(quality):
-    """A floor under the committed weights (18% and 59% when they were trained): retraining must not lose ground."""
-    assert quality["SAM default"].recall >= 0.15
-    assert quality["thresholds 0.5"].recall >= 0.55
-    assert quality["thresholds 0.5"].mean_best_iou >= 0.65
+    """A floor under the committed weights (35% and 67% when they were trained): retraining must not lose ground."""
+    assert quality["SAM default"].recall >= 0.32
+    assert quality["thresholds 0.5"].recall >= 0.63
+    assert quality["thresholds 0.5"].mean_best_iou >= 0.75
 
 
 def test_raising_pred_iou_thresh_trades_masks_for_precision(quality):

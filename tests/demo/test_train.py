@@ -10,9 +10,11 @@ from samcompare.demo.train import (
     RegionSimilarity,
     TrainingRecipe,
     align_decoder_attention,
+    decode_prompts,
     embed_scenes,
     region_loss,
     sample_prompts,
+    sharpen_mask_logits,
     train,
     training_step,
 )
@@ -76,3 +78,38 @@ def test_training_is_reproducible(tmp_path):
     assert first.keys() == second.keys()
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert not (tmp_path / "a.partial.pth").exists()
+
+
+def _prompts(sam, count: int, seed: int):
+    coords = torch.from_numpy(np.random.default_rng(seed).uniform(0, 64, (count, 1, 2))).float()
+    return sam.prompt_encoder(points=(coords, torch.ones(count, 1, dtype=torch.int)), boxes=None, masks=None)
+
+
+def test_one_batched_decoder_call_equals_one_call_per_image():
+    torch.manual_seed(0)
+    sam = build_demo_sam()
+    with torch.no_grad():
+        embeddings = torch.randn(3, sam.prompt_encoder.embed_dim, 16, 16)
+        sparse, dense = _prompts(sam, 6, seed=1)
+        image_index = torch.tensor([0, 0, 1, 1, 2, 2])
+        logits, ious = decode_prompts(sam, embeddings, image_index, sparse, dense)
+        for image in range(3):
+            rows = image_index == image
+            one_logits, one_ious = sam.mask_decoder.predict_masks(
+                embeddings[image : image + 1], sam.prompt_encoder.get_dense_pe(), sparse[rows], dense[rows]
+            )
+            assert torch.allclose(logits[rows], one_logits, atol=1e-5)
+            assert torch.allclose(ious[rows], one_ious, atol=1e-6)
+
+
+def test_sharpening_scales_the_logits_but_not_the_masks_or_scores():
+    torch.manual_seed(0)
+    sam = build_demo_sam()
+    with torch.no_grad():
+        embeddings = torch.randn(1, sam.prompt_encoder.embed_dim, 16, 16)
+        sparse, dense = _prompts(sam, 4, seed=2)
+        before, before_iou = decode_prompts(sam, embeddings, torch.zeros(4, dtype=torch.long), sparse, dense)
+        sharpen_mask_logits(sam, 4.0)
+        after, after_iou = decode_prompts(sam, embeddings, torch.zeros(4, dtype=torch.long), sparse, dense)
+    assert torch.allclose(after, 4 * before, rtol=1e-4, atol=1e-4)
+    assert torch.equal(after_iou, before_iou)
