@@ -9,7 +9,11 @@ How work is shared:
   candidate before any threshold (scores, stability per offset, box, RLE), so settings that differ
   only in pred_iou_thresh, stability_score_thresh, NMS thresholds, min_mask_region_area or
   output_mode are filtered from it without the network, in this call or later ones;
-- a `ComparisonCache` (bounded LRU, bytes) keeps embeddings and candidate sets between calls.
+- as in the official generator, only candidates above the lowest pred_iou_thresh asked for are
+  up-scaled and encoded; the rest wait as low-resolution logits, completed when a looser setting
+  comes (no network);
+- a `ComparisonCache` (bounded LRU, bytes) keeps embeddings, candidate sets and waiting logits
+  between calls.
 """
 
 from samcompare.engine.cache import DEFAULT_MAX_BYTES, CacheStats, ComparisonCache

@@ -127,6 +127,13 @@ class ComparisonCache:
                 self._nbytes -= evicted_bytes
                 self._evictions += 1
 
+    def discard(self, key: Any) -> None:
+        """Drop `key` if present (its value went stale)."""
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._nbytes -= old[1]
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -1,15 +1,21 @@
 """The network-bound work: image embeddings per crop and decoded mask candidates per point grid.
 
 A candidate set holds every (point, multimask output) candidate of one crop in the official
-batch order, before any threshold: predicted IoU, stability score per offset, box, crop-edge
-flag, point and full-image RLE. Every threshold-only setting can be filtered from it exactly,
-because the official generator's per-batch filters act on each candidate alone.
+batch order: predicted IoU, prompt point, and, for the candidates a setting can keep, stability
+score per offset, box, crop-edge flag and full-image RLE. Every threshold-only setting can be
+filtered from it exactly, because the official generator's per-batch filters act on each
+candidate alone.
+
+Like the official generator, only candidates above the lowest `pred_iou_thresh` asked for are
+up-scaled and encoded (that post-processing costs as much as the decoder on a CPU). The others
+stay as low-resolution logits (`PendingLogits`), so a looser threshold later is completed from
+them without the network.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,12 +59,40 @@ def compute_embedding(model: Sam, image: np.ndarray, crop_box: list[int]) -> Emb
     return Embedding(features, (int(input_torch.shape[-2]), int(input_torch.shape[-1])), (int(h), int(w)))
 
 
+def processing_floor(pred_iou_thresh: float) -> float | None:
+    """The predicted IoU a candidate must exceed to be kept by a setting; None: no IoU filter at all.
+
+    The official generator skips the filter when `pred_iou_thresh` is 0 (or less), keeping even
+    candidates whose predicted IoU is negative or NaN.
+    """
+    return float(pred_iou_thresh) if pred_iou_thresh > 0.0 else None
+
+
+def lowest_floor(floors: Iterable[float | None]) -> float | None:
+    """The floor that serves every one of `floors` (None serves all)."""
+    lowest = float("inf")
+    for floor in floors:
+        if floor is None:
+            return None
+        lowest = min(lowest, floor)
+    return lowest
+
+
+def above_floor(iou_preds: torch.Tensor, floor: float | None) -> torch.Tensor:
+    """Which candidates a setting with this floor can keep: the official `iou_preds > pred_iou_thresh`."""
+    if floor is None:
+        return torch.ones(iou_preds.shape, dtype=torch.bool, device=iou_preds.device)
+    return iou_preds > floor
+
+
 @dataclass(frozen=True, eq=False)
 class CandidateSet:
     """All decoder candidates of one crop for one point grid and batch size, in official batch order.
 
-    Scores and boxes stay on the model's device, as in the official generator, so NMS runs on the
-    same device and gives the same result.
+    Candidates above `floor` (all when None) are post-processed; the others have no RLE (None),
+    a zero box and NaN stability until `complete` fills them in. Scores and boxes stay on the
+    model's device, as in the official generator, so NMS runs on the same device and gives the
+    same result.
     """
 
     crop_box: tuple[int, int, int, int]
@@ -69,7 +103,8 @@ class CandidateSet:
     near_crop_edge: torch.Tensor  # (N,) bool, `is_box_near_crop_edge`
     points: torch.Tensor  # (N, 2) float64 prompt points in the crop frame
     batch_ends: tuple[int, ...]  # candidate index where each decoder batch ends
-    counts: tuple[Counts, ...]  # full-image RLE counts of each thresholded mask
+    counts: tuple[Counts | None, ...]  # full-image RLE counts of each thresholded mask
+    floor: float | None = None
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -77,10 +112,26 @@ class CandidateSet:
     @property
     def nbytes(self) -> int:
         tensors = [self.iou_preds, self.boxes, self.near_crop_edge, self.points, *self.stability.values()]
-        return sum(t.element_size() * t.nelement() for t in tensors) + nbytes_of(list(self.counts)) + 512
+        encoded = [c for c in self.counts if c is not None]
+        return sum(t.element_size() * t.nelement() for t in tensors) + nbytes_of(encoded) + 512
 
-    def with_stability(self, extra: Mapping[float, torch.Tensor]) -> CandidateSet:
-        return dataclasses.replace(self, stability={**self.stability, **extra})
+    def covers(self, floor: float | None) -> bool:
+        """True when every candidate a setting with this floor can keep is post-processed."""
+        return self.floor is None or (floor is not None and floor >= self.floor)
+
+
+@dataclass(frozen=True, eq=False)
+class PendingLogits:
+    """Low-resolution logits of the candidates a `CandidateSet` has not post-processed, on the CPU."""
+
+    index: torch.Tensor  # (M,) int64 candidate indices, ascending
+    low_res: torch.Tensor  # (M, h, w) float32, exactly as the decoder returned them
+    input_size: tuple[int, int]
+    crop_size: tuple[int, int]
+
+    @property
+    def nbytes(self) -> int:
+        return self.low_res.element_size() * self.low_res.nelement() + 8 * len(self.index) + 256
 
 
 def _safely_finite(logits: torch.Tensor) -> bool:
@@ -122,6 +173,74 @@ def _upscale_logits(
     return F.interpolate(masks, crop_size, mode="bilinear", align_corners=False)
 
 
+@dataclass(frozen=True, eq=False)
+class _Processed:
+    stability: dict[float, torch.Tensor]
+    boxes: torch.Tensor
+    counts: list[Counts]
+
+
+def _postprocess(
+    model: Sam,
+    low_res: torch.Tensor,
+    input_size: tuple[int, int],
+    crop_size: tuple[int, int],
+    crop_box: list[int],
+    image_size: tuple[int, int],
+    offsets: Sequence[float],
+) -> _Processed:
+    """Up-scale low-res logits (M, h, w) to the crop, then stability per offset, box and full-image RLE."""
+    orig_h, orig_w = image_size
+    plane_bytes = 4 * max(model.image_encoder.img_size**2, crop_size[0] * crop_size[1])
+    chunk = max(1, POSTPROCESS_CHUNK_BYTES // plane_bytes)
+    stability: dict[float, list[torch.Tensor]] = {o: [] for o in offsets}
+    boxes: list[torch.Tensor] = []
+    counts: list[Counts] = []
+    for start in range(0, len(low_res), chunk):
+        logits = _upscale_logits(model, low_res[start : start + chunk, None], input_size, crop_size).flatten(0, 1)
+        for offset in offsets:
+            stability[offset].append(calculate_stability_score(logits, model.mask_threshold, offset))
+        # Thresholded masks -> full-image RLE and crop-frame boxes, in one pass over the logits.
+        chunk_counts, chunk_boxes = encode_crop_logits(logits, model.mask_threshold, crop_box, orig_h, orig_w)
+        del logits
+        boxes.append(chunk_boxes)
+        counts.extend(chunk_counts)
+    device = low_res.device
+    return _Processed(
+        {o: torch.cat(parts) if parts else torch.zeros(0, device=device) for o, parts in stability.items()},
+        torch.cat(boxes) if boxes else torch.zeros((0, 4), dtype=torch.int64, device=device),
+        counts,
+    )
+
+
+def _assemble(
+    n: int,
+    device: torch.device,
+    offsets: Sequence[float],
+    parts: list[tuple[torch.Tensor, _Processed]],
+    base: CandidateSet | None = None,
+) -> tuple[dict[float, torch.Tensor], torch.Tensor, list[Counts | None]]:
+    """Full-length stability, boxes and counts with each (indices, processed) part put in its place."""
+    if base is None:
+        stability = {o: torch.full((n,), float("nan"), device=device) for o in offsets}
+        boxes = torch.zeros((n, 4), dtype=torch.int64, device=device)
+        counts: list[Counts | None] = [None] * n
+    else:
+        stability = {o: base.stability[o].clone() for o in offsets}
+        boxes = base.boxes.clone()
+        counts = list(base.counts)
+    for index, processed in parts:
+        if len(index) == 0:
+            continue
+        device_index = index.to(device)
+        for offset in offsets:
+            stability[offset][device_index] = processed.stability[offset]
+        boxes[device_index] = processed.boxes
+        for i, mask_counts in zip(index.tolist(), processed.counts, strict=True):
+            counts[i] = mask_counts
+    return stability, boxes, counts
+
+
 def decode_candidates(
     model: Sam,
     embedding: Embedding,
@@ -130,31 +249,32 @@ def decode_candidates(
     grid: np.ndarray,
     points_per_batch: int,
     offsets: Iterable[float],
+    floor: float | None = None,
+    keep_pending: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
-) -> CandidateSet:
+) -> tuple[CandidateSet, PendingLogits | None]:
     """Run the prompt encoder and mask decoder over `grid` exactly as `SamAutomaticMaskGenerator._process_crop`.
 
-    Call under `torch.inference_mode()`. `on_batch(batch_index, n_batches)` is called after each batch.
+    Candidates above `floor` are post-processed; with `keep_pending` the others' logits are
+    returned for `complete`. Call under `torch.inference_mode()`. `on_batch(batch_index,
+    n_batches)` is called after each batch.
     """
     offsets = tuple(dict.fromkeys(float(o) for o in offsets))
-    orig_h, orig_w = image_size
     crop_size = embedding.crop_size
     device = model.device
     transform = ResizeLongestSide(model.image_encoder.img_size)
     points_scale = np.array(crop_size)[None, ::-1]
     points_for_image = grid * points_scale
     n_batches = len(points_for_image) // points_per_batch + int(len(points_for_image) % points_per_batch != 0)
-    mask_threshold = model.mask_threshold
     image_pe = model.prompt_encoder.get_dense_pe()
-    plane_bytes = 4 * max(model.image_encoder.img_size**2, crop_size[0] * crop_size[1])
-    chunk_points = max(1, POSTPROCESS_CHUNK_BYTES // (3 * plane_bytes))
 
     iou_parts: list[torch.Tensor] = []
-    stability_parts: dict[float, list[torch.Tensor]] = {o: [] for o in offsets}
-    box_parts: list[torch.Tensor] = []
     point_parts: list[torch.Tensor] = []
-    counts: list[Counts] = []
+    processed_parts: list[tuple[torch.Tensor, _Processed]] = []
+    pending_index: list[torch.Tensor] = []
+    pending_logits: list[torch.Tensor] = []
     batch_ends: list[int] = []
+    n = 0
     for batch_index, (points,) in enumerate(batch_iterator(points_per_batch, points_for_image)):
         transformed_points = transform.apply_coords(points, crop_size)
         in_points = torch.as_tensor(transformed_points, device=device)
@@ -168,32 +288,78 @@ def decode_candidates(
             multimask_output=True,
         )
         n_outputs = low_res.shape[1]
-        iou_parts.append(iou_preds.flatten(0, 1))
+        flat_iou = iou_preds.flatten(0, 1)
+        flat_logits = low_res.flatten(0, 1)
+        iou_parts.append(flat_iou)
         point_parts.append(torch.as_tensor(points.repeat(n_outputs, axis=0)))
-        for start in range(0, low_res.shape[0], chunk_points):
-            logits = _upscale_logits(
-                model, low_res[start : start + chunk_points], embedding.input_size, crop_size
-            ).flatten(0, 1)
-            for offset in offsets:
-                stability_parts[offset].append(calculate_stability_score(logits, mask_threshold, offset))
-            # Thresholded masks -> full-image RLE and crop-frame boxes, in one pass over the logits.
-            chunk_counts, chunk_boxes = encode_crop_logits(logits, mask_threshold, crop_box, orig_h, orig_w)
-            del logits
-            box_parts.append(chunk_boxes)
-            counts.extend(chunk_counts)
-        batch_ends.append(len(counts))
+        wanted = above_floor(flat_iou, floor)
+        index = wanted.nonzero().flatten()
+        processed = _postprocess(
+            model, flat_logits[index], embedding.input_size, crop_size, crop_box, image_size, offsets
+        )
+        processed_parts.append((index.cpu() + n, processed))
+        if keep_pending:
+            left = (~wanted).nonzero().flatten()
+            pending_index.append(left.cpu() + n)
+            pending_logits.append(flat_logits[left].cpu())
+        del low_res, flat_logits
+        n += len(flat_iou)
+        batch_ends.append(n)
         if on_batch is not None:
             on_batch(batch_index, n_batches)
 
-    boxes = torch.cat(box_parts) if box_parts else torch.zeros((0, 4), dtype=torch.int64, device=device)
-    return CandidateSet(
+    stability, boxes, counts = _assemble(n, device, offsets, processed_parts)
+    candidates = CandidateSet(
         crop_box=(int(crop_box[0]), int(crop_box[1]), int(crop_box[2]), int(crop_box[3])),
-        image_size=(int(orig_h), int(orig_w)),
+        image_size=(int(image_size[0]), int(image_size[1])),
         iou_preds=torch.cat(iou_parts),
-        stability={o: torch.cat(parts) for o, parts in stability_parts.items()},
+        stability=stability,
         boxes=boxes,
-        near_crop_edge=is_box_near_crop_edge(boxes, list(crop_box), [0, 0, orig_w, orig_h]),
+        near_crop_edge=is_box_near_crop_edge(boxes, list(crop_box), [0, 0, image_size[1], image_size[0]]),
         points=torch.cat(point_parts),
         batch_ends=tuple(batch_ends),
         counts=tuple(counts),
+        floor=floor,
     )
+    pending = None
+    if keep_pending and any(len(i) > 0 for i in pending_index):
+        pending = PendingLogits(torch.cat(pending_index), torch.cat(pending_logits), embedding.input_size, crop_size)
+    return candidates, pending
+
+
+def complete(
+    model: Sam, candidates: CandidateSet, pending: PendingLogits, floor: float | None
+) -> tuple[CandidateSet, PendingLogits | None]:
+    """Post-process the pending candidates above `floor`: the candidate set a decode with that floor gives.
+
+    No network runs. Call under `torch.inference_mode()`.
+    """
+    device = candidates.iou_preds.device
+    wanted = above_floor(candidates.iou_preds[pending.index.to(device)], floor).cpu()
+    index = pending.index[wanted]
+    offsets = tuple(candidates.stability)
+    crop_box = list(candidates.crop_box)
+    processed = _postprocess(
+        model,
+        pending.low_res[wanted].to(device),
+        pending.input_size,
+        pending.crop_size,
+        crop_box,
+        candidates.image_size,
+        offsets,
+    )
+    stability, boxes, counts = _assemble(len(candidates), device, offsets, [(index, processed)], base=candidates)
+    h, w = candidates.image_size
+    completed = dataclasses.replace(
+        candidates,
+        stability=stability,
+        boxes=boxes,
+        near_crop_edge=is_box_near_crop_edge(boxes, crop_box, [0, 0, w, h]),
+        counts=tuple(counts),
+        floor=lowest_floor([floor, candidates.floor]),
+    )
+    left = ~wanted
+    remaining = None
+    if bool(left.any()):
+        remaining = dataclasses.replace(pending, index=pending.index[left], low_res=pending.low_res[left])
+    return completed, remaining

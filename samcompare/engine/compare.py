@@ -19,7 +19,16 @@ from segment_anything.utils.amg import MaskData, build_all_layer_point_grids, ge
 
 from samcompare.config import AmgConfig
 from samcompare.engine.cache import ComparisonCache, array_key, image_key, model_key
-from samcompare.engine.candidates import CandidateSet, Embedding, compute_embedding, decode_candidates
+from samcompare.engine.candidates import (
+    CandidateSet,
+    Embedding,
+    PendingLogits,
+    complete,
+    compute_embedding,
+    decode_candidates,
+    lowest_floor,
+    processing_floor,
+)
 from samcompare.engine.filtering import filter_crop, merge_crops, remove_small_regions_all
 from samcompare.engine.result import CacheUse, RunResult, StageTimings
 
@@ -183,9 +192,27 @@ def _compare(
         for key, (task, offsets, users) in groups.items():
             first_config, first_crop = users[0]
             ledger = ledgers[first_config]
+            floor = lowest_floor(processing_floor(configs[i].pred_iou_thresh) for i, _ in users)
             candidates: CandidateSet | None = cache.get(key)
-            missing = [o for o in offsets if candidates is None or o not in candidates.stability]
-            if missing:
+            pending_key = ("pending", *key)
+            has_offsets = candidates is not None and all(o in candidates.stability for o in offsets)
+            if candidates is not None and has_offsets and not candidates.covers(floor):
+                # A looser pred_iou_thresh than before: post-process the kept logits, no network.
+                pending: PendingLogits | None = cache.get(pending_key)
+                if pending is None:
+                    candidates = None  # evicted: decode again
+                else:
+                    tick = time.perf_counter()
+                    candidates, pending = complete(model, candidates, pending, floor)
+                    ledger.filtering += time.perf_counter() - tick
+                    cache.put(key, candidates, candidates.nbytes)
+                    cache.discard(pending_key)
+                    if pending is not None:
+                        cache.put(pending_key, pending, pending.nbytes)
+            if candidates is None or not all(o in candidates.stability for o in offsets):
+                if candidates is not None:  # a new stability offset: decode again, keeping what it had
+                    offsets = {**dict.fromkeys(candidates.stability), **offsets}
+                    floor = lowest_floor([floor, candidates.floor])
                 if embedding is None:
                     embedding = cache.get(embedding_key(crop_box))
                     if embedding is None:
@@ -209,20 +236,25 @@ def _compare(
                     report("decoding", config_index, crop_index, batch_index + 1, n_batches)
 
                 tick = time.perf_counter()
-                decoded = decode_candidates(
+                candidates, pending = decode_candidates(
                     model,
                     embedding,
                     list(crop_box),
                     image_size,
                     task.grid,
                     task.points_per_batch,
-                    missing,
-                    on_batch,
+                    offsets,
+                    floor,
+                    keep_pending=cache.max_bytes > 0,
+                    on_batch=on_batch,
                 )
-                candidates = decoded if candidates is None else candidates.with_stability(decoded.stability)
                 ledger.decoding += time.perf_counter() - tick
                 ledger.decodes_computed += 1
                 cache.put(key, candidates, candidates.nbytes)
+                cache.discard(pending_key)
+                if pending is not None:
+                    cache.put(pending_key, pending, pending.nbytes)
+                del pending
                 reused_users = users[1:]
             else:
                 reused_users = users

@@ -21,12 +21,14 @@ from segment_anything.utils.amg import (
 from torchvision.ops.boxes import batched_nms, box_area
 
 from samcompare.config import AmgConfig
-from samcompare.engine.candidates import CandidateSet
+from samcompare.engine.candidates import CandidateSet, processing_floor
 from samcompare.engine.rle import Counts, decode_counts, encode_mask
 
 
 def filter_crop(candidates: CandidateSet, config: AmgConfig, crop_index: int) -> MaskData:
     """What `_process_crop` returns for this crop, with `refs`/`crop_ids` in place of `rles`."""
+    if not candidates.covers(processing_floor(config.pred_iou_thresh)):
+        raise ValueError(f"candidates post-processed above {candidates.floor} cannot serve {config.name!r}")
     iou_preds = candidates.iou_preds
     stability = candidates.stability[float(config.stability_score_offset)]
     keep = torch.ones(len(candidates), dtype=torch.bool, device=iou_preds.device)

@@ -172,6 +172,53 @@ def test_threshold_only_change_runs_no_network(blob_sam):
         assert_records_equal(expected if expected is not None else [], result.records, config.name)
 
 
+def test_candidates_are_post_processed_once_and_only_when_a_setting_can_keep_them(blob_sam, monkeypatch):
+    """Like the official generator, a strict pred_iou_thresh leaves most candidates un-encoded; a looser
+    one later completes them from the kept logits, without the network and without redoing any."""
+    processed: list[int] = []
+    postprocess = candidates_module._postprocess
+
+    def counting(model, low_res, *args):
+        processed.append(len(low_res))
+        return postprocess(model, low_res, *args)
+
+    monkeypatch.setattr(candidates_module, "_postprocess", counting)
+    image = scene(15, 96, 112)
+    cache = ComparisonCache()
+    strict = AmgConfig(name="strict", points_per_side=8, pred_iou_thresh=0.95, stability_score_thresh=0.0)
+    n_candidates = 8 * 8 * 3
+    assert_records_equal(
+        official_records(blob_sam, image, strict), compare(blob_sam, image, [strict], cache=cache)[0].records
+    )
+    first = sum(processed)
+    assert 0 < first < n_candidates
+
+    looser = [strict.replace(name="half", pred_iou_thresh=0.5), strict.replace(name="none", pred_iou_thresh=0.0)]
+    with count_network_calls(blob_sam) as calls:
+        results = compare(blob_sam, image, looser, cache=cache)
+    assert calls.network == 0
+    assert sum(processed) == n_candidates  # each candidate encoded exactly once over both calls
+    for config, result in zip(looser, results, strict=True):
+        assert result.from_cache
+        assert_records_equal(official_records(blob_sam, image, config), result.records, config.name)
+
+
+def test_looser_threshold_decodes_again_when_the_kept_logits_were_evicted(blob_sam):
+    image = scene(16, 80, 96)
+    cache = ComparisonCache()
+    strict = AmgConfig(points_per_side=6, pred_iou_thresh=0.9)
+    compare(blob_sam, image, [strict], cache=cache)
+    pending = [key for key in cache._entries if key[0] == "pending"]
+    assert pending
+    for key in pending:
+        cache.discard(key)
+    looser = strict.replace(pred_iou_thresh=0.3, stability_score_thresh=0.3)
+    with count_network_calls(blob_sam) as calls:
+        result = compare(blob_sam, image, [looser], cache=cache)[0]
+    assert calls.encoder == 0 and calls.decoder == 1
+    assert_records_equal(official_records(blob_sam, image, looser), result.records)
+
+
 def test_work_is_shared_within_one_call(blob_sam):
     image = scene(8, 96, 96)
     configs = [
