@@ -10,8 +10,8 @@ How work is shared:
   only in pred_iou_thresh, stability_score_thresh, NMS thresholds, min_mask_region_area or
   output_mode are filtered from it without the network, in this call or later ones;
 - as in the official generator, only candidates above the lowest pred_iou_thresh asked for are
-  up-scaled and encoded; the rest wait as low-resolution logits, completed when a looser setting
-  comes (no network);
+  scored and encoded (and, unlike it, up-scaled); the rest wait as low-resolution logits,
+  completed when a looser setting comes (no network);
 - a `ComparisonCache` (bounded LRU, bytes) keeps embeddings, candidate sets and waiting logits
   between calls.
 """

@@ -7,9 +7,8 @@ filtered from it exactly, because the official generator's per-batch filters act
 candidate alone.
 
 Like the official generator, only candidates above the lowest `pred_iou_thresh` asked for are
-up-scaled and encoded (that post-processing costs as much as the decoder on a CPU). The others
-stay as low-resolution logits (`PendingLogits`), so a looser threshold later is completed from
-them without the network.
+scored and encoded; unlike it, only those are up-scaled too. The others stay as low-resolution
+logits (`PendingLogits`), so a looser threshold later is completed from them without the network.
 """
 
 from __future__ import annotations
@@ -213,32 +212,29 @@ def _postprocess(
     )
 
 
-def _assemble(
-    n: int,
-    device: torch.device,
-    offsets: Sequence[float],
-    parts: list[tuple[torch.Tensor, _Processed]],
-    base: CandidateSet | None = None,
-) -> tuple[dict[float, torch.Tensor], torch.Tensor, list[Counts | None]]:
-    """Full-length stability, boxes and counts with each (indices, processed) part put in its place."""
-    if base is None:
-        stability = {o: torch.full((n,), float("nan"), device=device) for o in offsets}
-        boxes = torch.zeros((n, 4), dtype=torch.int64, device=device)
-        counts: list[Counts | None] = [None] * n
-    else:
-        stability = {o: base.stability[o].clone() for o in offsets}
-        boxes = base.boxes.clone()
-        counts = list(base.counts)
+def _with_processed(
+    candidates: CandidateSet, parts: list[tuple[torch.Tensor, _Processed]], floor: float | None
+) -> CandidateSet:
+    """`candidates` with each (indices, processed) part put in its place, post-processed above `floor`."""
+    stability = {o: t.clone() for o, t in candidates.stability.items()}
+    boxes = candidates.boxes.clone()
+    counts = list(candidates.counts)
     for index, processed in parts:
-        if len(index) == 0:
-            continue
-        device_index = index.to(device)
-        for offset in offsets:
-            stability[offset][device_index] = processed.stability[offset]
+        device_index = index.to(boxes.device)
+        for offset, values in stability.items():
+            values[device_index] = processed.stability[offset]
         boxes[device_index] = processed.boxes
         for i, mask_counts in zip(index.tolist(), processed.counts, strict=True):
             counts[i] = mask_counts
-    return stability, boxes, counts
+    h, w = candidates.image_size
+    return dataclasses.replace(
+        candidates,
+        stability=stability,
+        boxes=boxes,
+        near_crop_edge=is_box_near_crop_edge(boxes, list(candidates.crop_box), [0, 0, w, h]),
+        counts=tuple(counts),
+        floor=floor,
+    )
 
 
 def decode_candidates(
@@ -308,19 +304,18 @@ def decode_candidates(
         if on_batch is not None:
             on_batch(batch_index, n_batches)
 
-    stability, boxes, counts = _assemble(n, device, offsets, processed_parts)
-    candidates = CandidateSet(
+    unprocessed = CandidateSet(
         crop_box=(int(crop_box[0]), int(crop_box[1]), int(crop_box[2]), int(crop_box[3])),
         image_size=(int(image_size[0]), int(image_size[1])),
         iou_preds=torch.cat(iou_parts),
-        stability=stability,
-        boxes=boxes,
-        near_crop_edge=is_box_near_crop_edge(boxes, list(crop_box), [0, 0, image_size[1], image_size[0]]),
+        stability={o: torch.full((n,), float("nan"), device=device) for o in offsets},
+        boxes=torch.zeros((n, 4), dtype=torch.int64, device=device),
+        near_crop_edge=torch.zeros(n, dtype=torch.bool, device=device),
         points=torch.cat(point_parts),
         batch_ends=tuple(batch_ends),
-        counts=tuple(counts),
-        floor=floor,
+        counts=(None,) * n,
     )
+    candidates = _with_processed(unprocessed, processed_parts, floor)
     pending = None
     if keep_pending and any(len(i) > 0 for i in pending_index):
         pending = PendingLogits(torch.cat(pending_index), torch.cat(pending_logits), embedding.input_size, crop_size)
@@ -337,27 +332,16 @@ def complete(
     device = candidates.iou_preds.device
     wanted = above_floor(candidates.iou_preds[pending.index.to(device)], floor).cpu()
     index = pending.index[wanted]
-    offsets = tuple(candidates.stability)
-    crop_box = list(candidates.crop_box)
     processed = _postprocess(
         model,
         pending.low_res[wanted].to(device),
         pending.input_size,
         pending.crop_size,
-        crop_box,
+        list(candidates.crop_box),
         candidates.image_size,
-        offsets,
+        tuple(candidates.stability),
     )
-    stability, boxes, counts = _assemble(len(candidates), device, offsets, [(index, processed)], base=candidates)
-    h, w = candidates.image_size
-    completed = dataclasses.replace(
-        candidates,
-        stability=stability,
-        boxes=boxes,
-        near_crop_edge=is_box_near_crop_edge(boxes, crop_box, [0, 0, w, h]),
-        counts=tuple(counts),
-        floor=lowest_floor([floor, candidates.floor]),
-    )
+    completed = _with_processed(candidates, [(index, processed)], lowest_floor([floor, candidates.floor]))
     left = ~wanted
     remaining = None
     if bool(left.any()):

@@ -194,25 +194,22 @@ def _compare(
             ledger = ledgers[first_config]
             floor = lowest_floor(processing_floor(configs[i].pred_iou_thresh) for i, _ in users)
             candidates: CandidateSet | None = cache.get(key)
-            pending_key = ("pending", *key)
-            has_offsets = candidates is not None and all(o in candidates.stability for o in offsets)
-            if candidates is not None and has_offsets and not candidates.covers(floor):
+            if candidates is not None and any(o not in candidates.stability for o in offsets):
+                # A new stability offset: decode again, keeping the offsets and candidates it had.
+                offsets = {**dict.fromkeys(candidates.stability), **offsets}
+                floor = lowest_floor([floor, candidates.floor])
+                candidates = None
+            elif candidates is not None and not candidates.covers(floor):
                 # A looser pred_iou_thresh than before: post-process the kept logits, no network.
-                pending: PendingLogits | None = cache.get(pending_key)
+                pending: PendingLogits | None = cache.get(_pending_key(key))
                 if pending is None:
                     candidates = None  # evicted: decode again
                 else:
                     tick = time.perf_counter()
                     candidates, pending = complete(model, candidates, pending, floor)
                     ledger.filtering += time.perf_counter() - tick
-                    cache.put(key, candidates, candidates.nbytes)
-                    cache.discard(pending_key)
-                    if pending is not None:
-                        cache.put(pending_key, pending, pending.nbytes)
-            if candidates is None or not all(o in candidates.stability for o in offsets):
-                if candidates is not None:  # a new stability offset: decode again, keeping what it had
-                    offsets = {**dict.fromkeys(candidates.stability), **offsets}
-                    floor = lowest_floor([floor, candidates.floor])
+                    _store(cache, key, candidates, pending)
+            if candidates is None:
                 if embedding is None:
                     embedding = cache.get(embedding_key(crop_box))
                     if embedding is None:
@@ -250,10 +247,7 @@ def _compare(
                 )
                 ledger.decoding += time.perf_counter() - tick
                 ledger.decodes_computed += 1
-                cache.put(key, candidates, candidates.nbytes)
-                cache.discard(pending_key)
-                if pending is not None:
-                    cache.put(pending_key, pending, pending.nbytes)
+                _store(cache, key, candidates, pending)
                 del pending
                 reused_users = users[1:]
             else:
@@ -286,6 +280,20 @@ def _compare(
     if progress is not None:
         progress(Progress("done", len(configs) - 1, configs[-1].name, 0, 0, 0, 0, total, total))
     return results
+
+
+def _pending_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return ("pending", *key)
+
+
+def _store(
+    cache: ComparisonCache, key: tuple[Any, ...], candidates: CandidateSet, pending: PendingLogits | None
+) -> None:
+    """Cache a candidate set with the logits it has not post-processed yet (replacing older ones)."""
+    cache.put(key, candidates, candidates.nbytes)
+    cache.discard(_pending_key(key))
+    if pending is not None:
+        cache.put(_pending_key(key), pending, pending.nbytes)
 
 
 def _n_batches(n_points: int, points_per_batch: int) -> int:

@@ -21,19 +21,18 @@ from segment_anything.utils.amg import (
 from torchvision.ops.boxes import batched_nms, box_area
 
 from samcompare.config import AmgConfig
-from samcompare.engine.candidates import CandidateSet, processing_floor
+from samcompare.engine.candidates import CandidateSet, above_floor, processing_floor
 from samcompare.engine.rle import Counts, decode_counts, encode_mask
 
 
 def filter_crop(candidates: CandidateSet, config: AmgConfig, crop_index: int) -> MaskData:
     """What `_process_crop` returns for this crop, with `refs`/`crop_ids` in place of `rles`."""
-    if not candidates.covers(processing_floor(config.pred_iou_thresh)):
-        raise ValueError(f"candidates post-processed above {candidates.floor} cannot serve {config.name!r}")
     iou_preds = candidates.iou_preds
     stability = candidates.stability[float(config.stability_score_offset)]
-    keep = torch.ones(len(candidates), dtype=torch.bool, device=iou_preds.device)
-    if config.pred_iou_thresh > 0.0:
-        keep &= iou_preds > config.pred_iou_thresh
+    floor = processing_floor(config.pred_iou_thresh)
+    if not candidates.covers(floor):
+        raise ValueError(f"candidates post-processed above {candidates.floor} cannot serve {config.name!r}")
+    keep = above_floor(iou_preds, floor)
     if config.stability_score_thresh > 0.0:
         keep &= stability >= config.stability_score_thresh
     # The official code computes boxes per batch; a batch left empty by the score filters yields

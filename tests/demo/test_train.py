@@ -80,18 +80,22 @@ def test_training_is_reproducible(tmp_path):
     assert not (tmp_path / "a.partial.pth").exists()
 
 
-def _prompts(sam, count: int, seed: int):
-    coords = torch.from_numpy(np.random.default_rng(seed).uniform(0, 64, (count, 1, 2))).float()
-    return sam.prompt_encoder(points=(coords, torch.ones(count, 1, dtype=torch.int)), boxes=None, masks=None)
+def _decoder_inputs(n_images: int, n_prompts: int, seed: int):
+    """A fresh demo SAM, random image embeddings and the prompt embeddings of random points."""
+    torch.manual_seed(0)
+    sam = build_demo_sam()
+    embeddings = torch.randn(n_images, sam.prompt_encoder.embed_dim, 16, 16)
+    coords = torch.from_numpy(np.random.default_rng(seed).uniform(0, 64, (n_prompts, 1, 2))).float()
+    labels = torch.ones(n_prompts, 1, dtype=torch.int)
+    with torch.no_grad():
+        sparse, dense = sam.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+    return sam, embeddings, sparse, dense
 
 
 def test_one_batched_decoder_call_equals_one_call_per_image():
-    torch.manual_seed(0)
-    sam = build_demo_sam()
+    sam, embeddings, sparse, dense = _decoder_inputs(3, 6, seed=1)
+    image_index = torch.tensor([0, 0, 1, 1, 2, 2])
     with torch.no_grad():
-        embeddings = torch.randn(3, sam.prompt_encoder.embed_dim, 16, 16)
-        sparse, dense = _prompts(sam, 6, seed=1)
-        image_index = torch.tensor([0, 0, 1, 1, 2, 2])
         logits, ious = decode_prompts(sam, embeddings, image_index, sparse, dense)
         for image in range(3):
             rows = image_index == image
@@ -103,13 +107,11 @@ def test_one_batched_decoder_call_equals_one_call_per_image():
 
 
 def test_sharpening_scales_the_logits_but_not_the_masks_or_scores():
-    torch.manual_seed(0)
-    sam = build_demo_sam()
+    sam, embeddings, sparse, dense = _decoder_inputs(1, 4, seed=2)
+    image_index = torch.zeros(4, dtype=torch.long)
     with torch.no_grad():
-        embeddings = torch.randn(1, sam.prompt_encoder.embed_dim, 16, 16)
-        sparse, dense = _prompts(sam, 4, seed=2)
-        before, before_iou = decode_prompts(sam, embeddings, torch.zeros(4, dtype=torch.long), sparse, dense)
+        before, before_iou = decode_prompts(sam, embeddings, image_index, sparse, dense)
         sharpen_mask_logits(sam, 4.0)
-        after, after_iou = decode_prompts(sam, embeddings, torch.zeros(4, dtype=torch.long), sparse, dense)
+        after, after_iou = decode_prompts(sam, embeddings, image_index, sparse, dense)
     assert torch.allclose(after, 4 * before, rtol=1e-4, atol=1e-4)
     assert torch.equal(after_iou, before_iou)
