@@ -225,12 +225,37 @@ def learning_rate_at(step: int, recipe: TrainingRecipe) -> float:
     return recipe.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train(recipe: TrainingRecipe, output: Path, log_every: int = 50, checkpoint_every: int = 500) -> Path:
+def train(
+    recipe: TrainingRecipe,
+    output: Path,
+    log_every: int = 50,
+    checkpoint_every: int = 500,
+    init_from: Path | None = None,
+    compile_model: bool = False,
+    max_minutes: float | None = None,
+) -> Path:
+    """Train and save the demo SAM.
+
+    `init_from` continues a saved demo checkpoint (its sharpening undone first): a way to
+    measure how quality grows with compute, whose weights then cost both runs' time.
+    `compile_model` compiles the encoder and the decoder's transformer and up-scaling in place
+    (state-dict keys unchanged): after a minute or two of compiling, a 25-step probe ran 0.64 s
+    per step against 0.91 s eager on 2 cores; float rounding differs from eager mode.
+    `max_minutes` stops early,
+    leaving the cosine schedule unfinished.
+    """
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     sam = build_demo_sam()
-    align_decoder_attention(sam, recipe.attention_alignment_gain)
+    if init_from is None:
+        align_decoder_attention(sam, recipe.attention_alignment_gain)
+    else:
+        sam.load_state_dict(torch.load(init_from, map_location="cpu", weights_only=True))
+        sharpen_mask_logits(sam, 1 / recipe.mask_logit_gain)
     sam.train()
+    if compile_model:
+        for module in (sam.image_encoder, sam.mask_decoder.transformer, sam.mask_decoder.output_upscaling):
+            module.compile()
     similarity = RegionSimilarity()
     parameters = [*sam.parameters(), *similarity.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
@@ -253,6 +278,9 @@ def train(recipe: TrainingRecipe, output: Path, log_every: int = 50, checkpoint_
             running = {}
         if (step + 1) % checkpoint_every == 0 and step + 1 < recipe.steps:
             torch.save(sam.state_dict(), output.with_suffix(".partial.pth"))
+        if max_minutes is not None and time.perf_counter() - started > max_minutes * 60:
+            print(f"stopped after {max_minutes} minutes, at step {step + 1}/{recipe.steps}", flush=True)
+            break
     sam.eval()
     sharpen_mask_logits(sam, recipe.mask_logit_gain)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -268,9 +296,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=TrainingRecipe.seed)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (results are reproducible per count)")
+    parser.add_argument("--learning-rate", type=float, default=TrainingRecipe.learning_rate)
+    parser.add_argument("--init-from", type=Path, help="continue a saved demo checkpoint (for compute-scaling runs)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model: faster steps on a CPU")
+    parser.add_argument("--max-minutes", type=float, help="stop after this long, schedule unfinished")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    train(TrainingRecipe(steps=args.steps, seed=args.seed), args.output)
+    recipe = TrainingRecipe(steps=args.steps, seed=args.seed, learning_rate=args.learning_rate)
+    train(
+        recipe,
+        args.output,
+        init_from=args.init_from,
+        compile_model=args.compile,
+        max_minutes=args.max_minutes,
+    )
 
 
 if __name__ == "__main__":

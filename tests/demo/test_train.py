@@ -1,5 +1,7 @@
 """The demo SAM's training recipe: prompts, losses, and reproducibility, on a few tiny steps."""
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 from segment_anything.utils.transforms import ResizeLongestSide
@@ -78,6 +80,21 @@ def test_training_is_reproducible(tmp_path):
     assert first.keys() == second.keys()
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert not (tmp_path / "a.partial.pth").exists()
+
+
+def test_training_continues_a_saved_checkpoint(tmp_path):
+    """At learning rate 0 a continued run saves the weights it loaded: sharpening is undone and redone exactly."""
+    start = tmp_path / "start.pth"
+    train(TINY, start, log_every=1000)
+    continued = train(replace(TINY, steps=1, learning_rate=0.0, seed=1), tmp_path / "more.pth", init_from=start)
+    before, after = torch.load(start, weights_only=True), torch.load(continued, weights_only=True)
+    assert all(torch.allclose(before[k], after[k], rtol=1e-6, atol=1e-7) for k in before)
+
+
+def test_training_stops_at_its_time_limit(tmp_path, capsys):
+    train(replace(TINY, steps=50), tmp_path / "a.pth", log_every=1000, max_minutes=0.0)
+    assert "at step 1/50" in capsys.readouterr().out
+    assert (tmp_path / "a.pth").exists()
 
 
 def _decoder_inputs(n_images: int, n_prompts: int, seed: int):
