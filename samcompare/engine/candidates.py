@@ -24,7 +24,7 @@ from segment_anything.modeling import Sam
 from segment_anything.utils.amg import batch_iterator, calculate_stability_score, is_box_near_crop_edge
 from segment_anything.utils.transforms import ResizeLongestSide
 
-from samcompare.engine.rle import Counts, encode_crop_logits, nbytes_of
+from samcompare.engine.rle import Counts, area_of, encode_crop_logits, nbytes_of
 
 # Up-scaled logits are post-processed in chunks of about this many bytes rather than a whole
 # batch at once (805 MB for 64 points at 1024 px): the same values, less memory, warmer caches.
@@ -103,7 +103,9 @@ class CandidateSet:
     points: torch.Tensor  # (N, 2) float64 prompt points in the crop frame
     batch_ends: tuple[int, ...]  # candidate index where each decoder batch ends
     counts: tuple[Counts | None, ...]  # full-image RLE counts of each thresholded mask
+    areas: np.ndarray  # (N,) int64 pixels of each thresholded mask; -1 where not post-processed
     floor: float | None = None
+    outputs_per_point: int = 3  # the decoder's multimask outputs: candidate i is output i % 3 of point i // 3
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -112,7 +114,7 @@ class CandidateSet:
     def nbytes(self) -> int:
         tensors = [self.iou_preds, self.boxes, self.near_crop_edge, self.points, *self.stability.values()]
         encoded = [c for c in self.counts if c is not None]
-        return sum(t.element_size() * t.nelement() for t in tensors) + nbytes_of(encoded) + 512
+        return sum(t.element_size() * t.nelement() for t in tensors) + self.areas.nbytes + nbytes_of(encoded) + 512
 
     def covers(self, floor: float | None) -> bool:
         """True when every candidate a setting with this floor can keep is post-processed."""
@@ -219,6 +221,7 @@ def _with_processed(
     stability = {o: t.clone() for o, t in candidates.stability.items()}
     boxes = candidates.boxes.clone()
     counts = list(candidates.counts)
+    areas = candidates.areas.copy()
     for index, processed in parts:
         device_index = index.to(boxes.device)
         for offset, values in stability.items():
@@ -226,6 +229,7 @@ def _with_processed(
         boxes[device_index] = processed.boxes
         for i, mask_counts in zip(index.tolist(), processed.counts, strict=True):
             counts[i] = mask_counts
+            areas[i] = area_of(mask_counts)
     h, w = candidates.image_size
     return dataclasses.replace(
         candidates,
@@ -233,6 +237,7 @@ def _with_processed(
         boxes=boxes,
         near_crop_edge=is_box_near_crop_edge(boxes, list(candidates.crop_box), [0, 0, w, h]),
         counts=tuple(counts),
+        areas=areas,
         floor=floor,
     )
 
@@ -271,6 +276,7 @@ def decode_candidates(
     pending_logits: list[torch.Tensor] = []
     batch_ends: list[int] = []
     n = 0
+    n_outputs = 3
     for batch_index, (points,) in enumerate(batch_iterator(points_per_batch, points_for_image)):
         transformed_points = transform.apply_coords(points, crop_size)
         in_points = torch.as_tensor(transformed_points, device=device)
@@ -314,6 +320,8 @@ def decode_candidates(
         points=torch.cat(point_parts),
         batch_ends=tuple(batch_ends),
         counts=(None,) * n,
+        areas=np.full(n, -1, dtype=np.int64),
+        outputs_per_point=n_outputs,
     )
     candidates = _with_processed(unprocessed, processed_parts, floor)
     pending = None

@@ -10,6 +10,7 @@ import numpy as np
 from segment_anything.utils.amg import box_xyxy_to_xywh, coco_encode_rle
 
 from samcompare.config import AmgConfig
+from samcompare.engine.funnel import Funnel
 from samcompare.engine.rle import Counts, area_of, decode_counts, to_rle_dict
 
 
@@ -57,6 +58,7 @@ class RunResult:
     crop_boxes: np.ndarray  # (N, 4) XYXY
     timings: StageTimings
     cache_use: CacheUse
+    funnel: Funnel | None = None  # every candidate's fate; None for results rebuilt from storage
 
     def __len__(self) -> int:
         return len(self.counts)

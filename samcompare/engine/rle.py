@@ -138,3 +138,31 @@ def to_rle_dict(counts: Counts, size: tuple[int, int] | list[int]) -> dict[str, 
 
 def nbytes_of(counts_list: list[Counts]) -> int:
     return sum(c.nbytes + 112 for c in counts_list)  # array payload + object header
+
+
+def union_area(counts_list: list[Counts] | tuple[Counts, ...]) -> int:
+    """Pixels inside at least one of the masks, from their RLE counts alone (no mask is decoded).
+
+    Each mask's foreground runs are intervals of the column-major pixel index; the union of all
+    intervals is measured after sorting them by start. Its cost grows with the number of runs,
+    not with the image's size.
+    """
+    starts: list[np.ndarray] = []
+    ends: list[np.ndarray] = []
+    for counts in counts_list:
+        bounds = np.cumsum(np.asarray(counts, dtype=np.int64))
+        run_ends = bounds[1::2]
+        starts.append(bounds[0::2][: len(run_ends)])
+        ends.append(run_ends)
+    if not starts:
+        return 0
+    start, end = np.concatenate(starts), np.concatenate(ends)
+    if len(start) == 0:
+        return 0
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    reach = np.maximum.accumulate(end)
+    opens = np.ones(len(start), dtype=bool)
+    opens[1:] = start[1:] > reach[:-1]
+    block_starts = np.flatnonzero(opens)
+    return int((np.maximum.reduceat(end, block_starts) - start[block_starts]).sum())

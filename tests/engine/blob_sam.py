@@ -56,12 +56,32 @@ class BlobDecoder(nn.Module):
         return logits.expand(b, 3, h, w).contiguous(), iou
 
 
-def build_blob_sam(seed: int = 0) -> Sam:
+class IslandBlobDecoder(BlobDecoder):
+    """Output 0 is output 1's small blob plus a detached island to its right.
+
+    Before the small-region clean-up the island stretches output 0's box, so box NMS keeps both;
+    once the island is removed the two masks coincide and the clean-up's own NMS drops one.
+    """
+
+    def forward(self, image_embeddings, image_pe, sparse_prompt_embeddings, dense_prompt_embeddings, multimask_output):
+        logits, iou = super().forward(
+            image_embeddings, image_pe, sparse_prompt_embeddings, dense_prompt_embeddings, multimask_output
+        )
+        h, w = logits.shape[-2:]
+        xy = sparse_prompt_embeddings[:, 0, :2]
+        yy = ((torch.arange(h, dtype=torch.float32) + 0.5) / h)[None, :, None]
+        xx = ((torch.arange(w, dtype=torch.float32) + 0.5) / w)[None, None, :]
+        island = 150 * (0.03 - torch.sqrt((xx - xy[:, 0, None, None] - 0.25) ** 2 + (yy - xy[:, 1, None, None]) ** 2))
+        small_blob = logits[:, 0]
+        return torch.stack([torch.maximum(small_blob, island), small_blob, logits[:, 2]], dim=1), iou
+
+
+def build_blob_sam(seed: int = 0, islands: bool = False) -> Sam:
     torch.manual_seed(seed)
     sam = build_demo_sam()
     sam.prompt_encoder = PassThroughPromptEncoder(
         sam.prompt_encoder.image_embedding_size, sam.prompt_encoder.input_image_size
     )
-    sam.mask_decoder = BlobDecoder()
+    sam.mask_decoder = IslandBlobDecoder() if islands else BlobDecoder()
     sam.eval()
     return sam

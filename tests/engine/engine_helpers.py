@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -78,3 +78,95 @@ def count_network_calls(model):
     finally:
         for handle in handles:
             handle.remove()
+
+
+@dataclass
+class OfficialStages:
+    """What the official generator's filters saw and kept, recorded from inside its own code."""
+
+    candidates: int = 0
+    stability_scores: list[np.ndarray] = field(default_factory=list)  # per batch, of the pred_iou survivors
+    edge_boxes: list[np.ndarray] = field(default_factory=list)  # per batch, boxes entering the crop-edge test
+    edge_kept: list[np.ndarray] = field(default_factory=list)  # per batch, not near a crop edge
+    nms_calls: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = field(
+        default_factory=list
+    )  # boxes, scores, keep
+    changed_by_cleanup: list[bool] = field(default_factory=list)
+    records: list[dict[str, Any]] | None = None
+
+    @property
+    def after_pred_iou(self) -> int:
+        return sum(len(s) for s in self.stability_scores)
+
+    @property
+    def after_stability(self) -> int:
+        return sum(len(b) for b in self.edge_boxes)
+
+    @property
+    def after_edge(self) -> int:
+        return sum(int(k.sum()) for k in self.edge_kept)
+
+
+def official_stages(model, image: np.ndarray, config: AmgConfig) -> OfficialStages:
+    """Run the official generator with its module's filter functions wrapped to record their inputs and outputs.
+
+    Nothing of the pipeline is replaced: each wrapper calls the original and returns its result.
+    """
+    import segment_anything.automatic_mask_generator as amg_module
+    from segment_anything.predictor import SamPredictor
+
+    stages = OfficialStages()
+    originals = {
+        name: getattr(amg_module, name)
+        for name in ("calculate_stability_score", "is_box_near_crop_edge", "batched_nms", "remove_small_regions")
+    }
+    predict_torch = SamPredictor.predict_torch
+    pending_change: list[bool] = []
+
+    def stability(masks, *args):
+        out = originals["calculate_stability_score"](masks, *args)
+        stages.stability_scores.append(out.cpu().numpy().copy())
+        return out
+
+    def near_edge(boxes, *args):
+        out = originals["is_box_near_crop_edge"](boxes, *args)
+        stages.edge_boxes.append(boxes.cpu().numpy().copy())
+        stages.edge_kept.append(~out.cpu().numpy())
+        return out
+
+    def nms(boxes, scores, idxs, iou_threshold):
+        keep = originals["batched_nms"](boxes, scores, idxs, iou_threshold=iou_threshold)
+        stages.nms_calls.append(
+            (boxes.cpu().numpy().copy(), scores.cpu().numpy().copy(), keep.cpu().numpy().copy(), iou_threshold)
+        )
+        return keep
+
+    def small_regions(mask, area, mode):
+        out, changed = originals["remove_small_regions"](mask, area, mode=mode)
+        pending_change.append(changed)
+        if mode == "islands":
+            stages.changed_by_cleanup.append(any(pending_change))
+            pending_change.clear()
+        return out, changed
+
+    def predict(self, *args, **kwargs):
+        masks, iou_preds, low_res = predict_torch(self, *args, **kwargs)
+        stages.candidates += masks.shape[0] * masks.shape[1]
+        return masks, iou_preds, low_res
+
+    replacements = {
+        "calculate_stability_score": stability,
+        "is_box_near_crop_edge": near_edge,
+        "batched_nms": nms,
+        "remove_small_regions": small_regions,
+    }
+    for name, wrapper in replacements.items():
+        setattr(amg_module, name, wrapper)
+    SamPredictor.predict_torch = predict  # type: ignore[method-assign]
+    try:
+        stages.records = official_records(model, image, config)
+    finally:
+        for name, original in originals.items():
+            setattr(amg_module, name, original)
+        SamPredictor.predict_torch = predict_torch  # type: ignore[method-assign]
+    return stages
