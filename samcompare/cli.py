@@ -175,6 +175,50 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_sweep_command(args: argparse.Namespace) -> int:
+    from samcompare.explain import SweepAxis, run_sweep
+    from samcompare.explain.figures import write_sweep_html
+    from samcompare.models import default_model, load_model
+
+    image = read_image(args.image)
+    base = AmgConfig.preset(args.preset) if args.preset is not None else read_setting_file(args.config)
+    axes = [
+        SweepAxis.parse("pred_iou_thresh", args.pred_iou),
+        SweepAxis.parse("stability_score_thresh", args.stability),
+    ]
+    if args.box_nms is not None:
+        axes.append(SweepAxis.parse("box_nms_thresh", args.box_nms))
+    if args.min_area is not None:
+        axes.append(SweepAxis.parse("min_mask_region_area", args.min_area))
+    out_dir = args.out if args.out is not None else Path("samcompare-results") / f"{args.image.stem}-sweep"
+    model_name = args.model if args.model is not None else default_model()
+    model = load_model(model_name, device=args.device)
+    cells = 1
+    for axis in axes:
+        cells *= len(axis.values)
+    print(f"{args.image}: {image.shape[1]}x{image.shape[0]} px, model {model_name}, {base.name}, {cells} cells")
+    progress = _CompareProgress()
+    try:
+        result = run_sweep(model, image, base, axes, progress=progress)
+    finally:
+        progress.close()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.frame.to_csv(out_dir / "sweep.csv", index=False)
+    write_sweep_html(result, str(out_dir / "sweep.html"))
+    others = [p for p in result.parameters if p not in ("pred_iou_thresh", "stability_score_thresh")]
+    where = {p: float(result.frame[p].iloc[0]) for p in others}
+    table = result.grid("pred_iou_thresh", "stability_score_thresh", "masks", where)
+    note = "" if not where else " (" + ", ".join(f"{p} {v:g}" for p, v in where.items()) + ")"
+    print(f"masks kept; rows: stability_score_thresh, columns: pred_iou_thresh{note}")
+    print(table.to_string(float_format=lambda value: f"{value:.0f}"))
+    print(
+        f"{len(result.frame)} cells filtered in {result.seconds:.2f} s "
+        f"from one decode of {result.candidates} candidates"
+    )
+    print(f"wrote {out_dir}")
+    return 0
+
+
 def _iou_threshold(text: str) -> float:
     value = float(text)
     if not 0.0 < value <= 1.0:
@@ -216,6 +260,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--iou-threshold", type=_iou_threshold, default=0.5, help="mask IoU for matching the first two settings"
     )
     compare.set_defaults(handler=run_compare)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="count the masks of every cell of a threshold grid from one decode; write sweep.csv and sweep.html",
+        description="VALUES: a comma list (0.5,0.7,0.9) or start:stop:count (0.5:0.98:10, both ends included). "
+        "Every cell's count equals the official generator's for that setting.",
+    )
+    sweep.add_argument("image", type=_path, help="the image (any format Pillow reads)")
+    base = sweep.add_mutually_exclusive_group(required=True)
+    base.add_argument("--preset", metavar="NAME", help="the base setting: a preset by name")
+    base.add_argument("--config", type=_path, metavar="FILE.json", help="the base setting: a setting file")
+    sweep.add_argument("--pred-iou", required=True, metavar="VALUES", help="pred_iou_thresh values")
+    sweep.add_argument("--stability", required=True, metavar="VALUES", help="stability_score_thresh values")
+    sweep.add_argument("--box-nms", metavar="VALUES", help="box_nms_thresh values (default: the base setting's)")
+    sweep.add_argument("--min-area", metavar="VALUES", help="min_mask_region_area values (default: the base's)")
+    sweep.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
+    sweep.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
+    sweep.add_argument(
+        "--out", type=_path, default=None, help="output folder (default: samcompare-results/IMAGE-sweep)"
+    )
+    sweep.set_defaults(handler=run_sweep_command)
     return parser
 
 

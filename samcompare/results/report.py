@@ -6,6 +6,8 @@ Layout under `out_dir`:
     <setting-slug>/masks.csv            one row per mask (`mask_table`)
     <setting-slug>/overlay.png          the masks over the image
     <setting-slug>/setting.json         the setting, loadable with `AmgConfig.from_json`
+    <setting-slug>/funnel.csv           candidates left after each stage of the official pipeline
+    <setting-slug>/candidates.csv       one row per candidate: its numbers and fate (kept, or the stage)
     match.csv, match.png                the first two settings' masks matched by IoU (with 2+ settings)
 """
 
@@ -76,7 +78,8 @@ def write_comparison(
     table = comparison_table(runs)
     table.to_csv(target / "comparison.csv", index=False)
     setting_dirs = []
-    for run, slug in zip(runs, unique_slugs([result.config.name for result in results]), strict=True):
+    slugs = unique_slugs([result.config.name for result in results])
+    for run, result, slug in zip(runs, results, slugs, strict=True):
         folder = target / slug
         folder.mkdir(exist_ok=True)
         assert run.config is not None
@@ -84,6 +87,10 @@ def write_comparison(
         mask_table(run).to_csv(folder / "masks.csv", index=False)
         (folder / "overlay.png").write_bytes(png_bytes(overlay(image_rgb, run, overlay_options)))
         write_setting_json(folder / "setting.json", run.config)
+        funnel = result.funnel
+        if funnel is not None:
+            funnel.frame().to_csv(folder / "funnel.csv", index=False)
+            funnel.table().to_csv(folder / "candidates.csv", index=False)
         setting_dirs.append(folder)
     report = None
     if len(runs) >= 2:

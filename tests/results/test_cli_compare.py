@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -109,6 +110,14 @@ def test_compare_runs_the_real_engine_on_an_untrained_demo_architecture(tmp_path
     assert "a (" in captured.out and "wrote" in captured.out
     assert len(COCO(str(out / "a" / "masks.coco.json")).anns) == len(COCO(str(out / "b" / "masks.coco.json")).anns)
     assert (out / "match.csv").is_file()
+    funnel = pd.read_csv(out / "a" / "funnel.csv")
+    assert list(funnel.columns) == ["stage", "count"]
+    assert funnel["stage"].iloc[0] == "candidates" and funnel["count"].iloc[0] == 6 * 6 * 3
+    assert funnel["stage"].iloc[-1] == "kept"
+    assert funnel["count"].iloc[-1] == len(COCO(str(out / "a" / "masks.coco.json")).anns)
+    candidates = pd.read_csv(out / "a" / "candidates.csv")
+    assert len(candidates) == 6 * 6 * 3 and (candidates["fate"] == "kept").sum() == funnel["count"].iloc[-1]
+    assert set(candidates["fate"]) <= {*funnel["stage"].iloc[1:]}
 
 
 def test_unreadable_and_missing_images(tmp_path, capsys):
