@@ -81,6 +81,17 @@ def current_configs() -> list[AmgConfig]:
     return [st.session_state[_valid_key(slot)] for slot in slots()]
 
 
+def add_setting(config: AmgConfig) -> str | None:
+    """Add `config` as a new setting column (from another page or a callback); None, or why it was not added."""
+    ensure_slots()
+    if len(slots()) >= MAX_SETTINGS:
+        return f"the comparison already has {MAX_SETTINGS} settings; remove one first"
+    form = config_to_form(config)
+    form["name"] = unique_name(config.name, _names())
+    _new_slot(form, "SAM default")
+    return None
+
+
 # --- callbacks (run before the script, so they may set widget values) -------------------------------
 
 

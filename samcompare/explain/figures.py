@@ -89,9 +89,9 @@ def fate_histogram(funnel: Funnel, score: str, settings: Sequence[AmgConfig] = (
             annotation_position="top",
         )
     missing = int((~finite).sum())
-    note = f" · {missing} not computed" if missing else ""
+    note = f" ({missing} not computed)" if missing else ""
     figure.update_layout(
-        title=f"{score} of all {len(values)} candidates by fate under {funnel.config.name}{note}",
+        title={"text": f"{score}: all {len(values)} candidates{note}", "font": {"size": 15}},
         barmode="stack",
         xaxis_title=score,
         yaxis_title="candidates",
@@ -139,6 +139,8 @@ def sweep_heatmap(
             )
         )
     label = "masks kept" if value == "masks" else "image covered (%)"
+    figure.update_xaxes(type="category")  # the swept values, evenly spaced, whatever their step
+    figure.update_yaxes(type="category")
     figure.update_layout(
         title=f"{label}: {result.base.name} over pred_iou_thresh x stability_score_thresh",
         xaxis_title="pred_iou_thresh",

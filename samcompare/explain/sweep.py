@@ -34,8 +34,8 @@ SHORT_NAMES = {
     "box_nms_thresh": "box nms",
     "min_mask_region_area": "min area",
 }
-DEFAULT_PRED_IOU = (0.5, 0.98, 10)  # start, stop, count: the grid the app opens with
-DEFAULT_STABILITY = (0.5, 0.98, 10)
+DEFAULT_PRED_IOU = (0.5, 0.95, 10)  # start, stop, count: the grid the app opens with
+DEFAULT_STABILITY = (0.5, 0.95, 10)
 DEFAULT_BOX_NMS = (0.3, 1.0, 8)
 DEFAULT_MIN_AREA = (0, 400, 9)
 
@@ -65,6 +65,10 @@ class SweepAxis:
     @classmethod
     def linspace(cls, parameter: str, start: float, stop: float, count: int) -> SweepAxis:
         return cls(parameter, evenly_spaced(parameter, start, stop, count))
+
+    def including(self, extra: Sequence[float]) -> SweepAxis:
+        """This axis with `extra` values added (sorted, no repeats): a grid that holds the settings in use."""
+        return SweepAxis(self.parameter, tuple(sorted({*self.values, *(float(v) for v in extra)})))
 
     @classmethod
     def parse(cls, parameter: str, text: str) -> SweepAxis:

@@ -47,7 +47,7 @@ MODEL_CATALOGUE: dict[str, ModelSpec] = {
             filename="sam_vit_l_0b3195.pth",
             url=OFFICIAL_BASE_URL + "sam_vit_l_0b3195.pth",
             sha256="3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622",
-            size_bytes=None,
+            size_bytes=1_249_524_607,
             description="SAM ViT-L (308M parameters), close to ViT-H",
         ),
         ModelSpec(

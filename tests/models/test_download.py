@@ -108,3 +108,11 @@ def test_verify_flags_a_wrong_file(tmp_path, monkeypatch, capsys):
     assert cli_main(["weights", "verify"]) == 1
     assert "MISMATCH" in capsys.readouterr().out
     assert cli_main(["weights", "list"]) == 0
+
+
+def test_every_official_checkpoint_lists_its_published_size():
+    from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, human_size
+
+    sizes = {name: MODEL_CATALOGUE[name].size_bytes for name in OFFICIAL_MODELS}
+    assert sizes == {"vit_h": 2_564_550_879, "vit_l": 1_249_524_607, "vit_b": 375_042_383}
+    assert human_size(sizes["vit_l"]) == "1.2 GB"

@@ -1,0 +1,49 @@
+"""Why page: what each stage of the official pipeline did to every candidate, and what other thresholds would keep."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from samcompare.models import ModelLoadError
+from samcompare_app.resources import cached_model
+from samcompare_app.results_view import current_run
+from samcompare_app.why_view import (
+    completion_section,
+    dropped_section,
+    funnel_section,
+    funnels_of,
+    histogram_section,
+    legend_markdown,
+    sweep_section,
+)
+
+st.title("Why a mask is kept or dropped")
+run = current_run()
+if run is None:
+    st.info("Run a comparison first: this page explains the masks of the current run.", icon=":material/info:")
+    st.page_link("pages/compare.py", label="Go to Compare settings", icon=":material/compare:")
+    st.stop()
+
+st.caption(
+    f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.model_name} on {run.device} · "
+    f"{len(run.results)} settings"
+)
+
+
+def load_model():  # noqa: ANN201 - the loaded SAM, only when a section needs the network or its cache
+    try:
+        return cached_model(run.model_name, run.device)
+    except ModelLoadError as error:
+        st.error(f"Cannot load the model {run.model_name}: {error}", icon=":material/block:")
+        st.stop()
+
+
+funnels = funnels_of(run)
+everything = all(bool(funnel.computed.all()) for funnel in funnels)
+st.markdown(legend_markdown(), unsafe_allow_html=True)
+funnel_section(run, funnels)
+completion_section(load_model, run, funnels)
+histogram_section(run, funnels)
+dropped_section(load_model, run, funnels, everything)
+st.divider()
+sweep_section(load_model, run)
