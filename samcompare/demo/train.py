@@ -151,7 +151,7 @@ class SceneStream(IterableDataset[TrainingBatch]):
     def __iter__(self) -> Iterator[TrainingBatch]:
         info = get_worker_info()
         if info is not None:
-            cv2.setNumThreads(0)  # the parent's OpenCV thread pool does not survive the fork
+            cv2.setNumThreads(0)  # one core each: OpenCV's thread pool does not survive a fork
         rng = worker_generator(self.recipe.seed, 0 if info is None else info.id)
         resize = ResizeLongestSide(self.input_size)
         while True:
@@ -459,7 +459,8 @@ def train(
             if step % checkpoint_every == 0 and step < recipe.steps:
                 torch.save(sam.state_dict(), output.with_suffix(".partial.pth"))
             if max_minutes is not None and clock() - started > max_minutes * 60:
-                print(f"stopped after {max_minutes} minutes, at step {step}/{recipe.steps}", flush=True)
+                of_steps = f"/{recipe.steps}" if step_ends is None else ", before the step count was timed"
+                print(f"stopped after {max_minutes} minutes, at step {step}{of_steps}", flush=True)
                 break
     finally:
         batches.close()  # shuts the data workers down
@@ -494,7 +495,7 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m samcompare.demo.train", description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=_positive_int, default=TrainingRecipe.steps)
     parser.add_argument("--seed", type=int, default=TrainingRecipe.seed)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
