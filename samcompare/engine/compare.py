@@ -173,6 +173,7 @@ def finish_setting(
         keep = cleaned.keep
         counts, boxes = cleaned.counts, cleaned.boxes
         ious, stabilities, points, crop_boxes = ious[keep], stabilities[keep], points[keep], crop_boxes[keep]
+        crop_ids, refs = crop_ids[keep], refs[keep]
         cleanup_changed, cleanup_nms = cleaned.changed, cleaned.nms
     cleanup = time.perf_counter() - tick
 
@@ -194,4 +195,5 @@ def finish_setting(
             ledger.embeddings_computed, ledger.embeddings_reused, ledger.decodes_computed, ledger.decodes_reused
         ),
         funnel=funnel,
+        origins=np.stack([np.asarray(crop_ids, np.int64), np.asarray(refs, np.int64)], axis=1),
     )

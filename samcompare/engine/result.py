@@ -59,6 +59,7 @@ class RunResult:
     timings: StageTimings
     cache_use: CacheUse
     funnel: Funnel | None = None  # every candidate's fate; None for results rebuilt from storage
+    origins: np.ndarray | None = None  # (N, 2) int64: each mask's crop index and candidate index in that crop
 
     def __len__(self) -> int:
         return len(self.counts)

@@ -211,3 +211,16 @@ def test_strict_setting_leaves_stability_unknown_until_asked(blob_sam):
     np.testing.assert_array_equal(full.fate_code, funnel.fate_code)  # the fates do not change
     known = ~unknown
     np.testing.assert_array_equal(full.stability_score[known], funnel.stability_score[known])
+
+
+def test_results_name_the_candidate_of_each_mask():
+    from blob_sam import build_blob_sam
+
+    model = build_blob_sam(islands=True)
+    image = scene(27, 96, 96)
+    config = AmgConfig(points_per_side=6, crop_n_layers=1, min_mask_region_area=60, **LOW)
+    result = compare(model, image, [config])[0]
+    funnel = result.funnel
+    offsets = np.cumsum([0] + [int((funnel.crop == c).sum()) for c in range(len(funnel.crop_boxes))])
+    ids = offsets[result.origins[:, 0]] + result.origins[:, 1]
+    np.testing.assert_array_equal(funnel.mask_id[ids], np.arange(len(result)))
