@@ -30,7 +30,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from samcompare.results.exports.png_zip import MASK_FILE_PATTERN
-from samcompare.results.masks import RunMasks, decode_mask, encode_mask
+from samcompare.results.masks import RunMasks, decode_mask, encode_mask, rle_areas
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -80,9 +80,7 @@ class GroundTruth:
     @cached_property
     def areas(self) -> np.ndarray:
         """Pixels per object (int64)."""
-        if not self.objects:
-            return np.zeros(0, dtype=np.int64)
-        return np.asarray(mask_utils.area(list(self.objects)), dtype=np.int64).reshape(-1)
+        return rle_areas(self.objects)
 
     def mask(self, index: int) -> np.ndarray:
         """Boolean (H, W) mask of object `index`, decoded now."""

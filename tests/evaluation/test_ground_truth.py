@@ -296,3 +296,10 @@ def test_paths_load_and_a_missing_path_says_so(tmp_path) -> None:  # noqa: ANN00
     assert load_ground_truth(path, SIZE).source == "labels.png (label map)"
     with pytest.raises(GroundTruthError, match="^absent.png: file not found$"):
         load_ground_truth(tmp_path / "absent.png", SIZE)
+
+
+def test_a_16_bit_label_map_with_hundreds_of_objects() -> None:
+    labels = np.arange(40 * 30, dtype=np.uint16).reshape(40, 30) // 2  # labels 0-599 of 2 px: 599 objects
+    truth = load_ground_truth(png_bytes(labels), (40, 30), file_name="many.png")
+    assert len(truth) == 599 and truth.areas.tolist() == [2] * 599
+    assert np.array_equal(truth.mask(598), labels == 599)
