@@ -195,7 +195,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise InputError(str(error)) from None
     configs = settings_of(args)
     out_dir = args.out if args.out is not None else Path("samcompare-results") / args.image.stem
-    results = run_settings(args, image, configs, note=f", ground truth {len(truth)} objects ({truth.source})")
+    results = run_settings(args, image, configs, note=f", {len(truth)} ground-truth objects from {truth.source}")
     table = metrics_table([evaluate_run(result, truth, args.iou) for result in results], args.iou)
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "metrics.csv", index=False)
