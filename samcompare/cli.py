@@ -1,4 +1,4 @@
-"""`python -m samcompare ...`: a thin command line over the package.
+"""`python -m samcompare ...`: a thin command line over the package (compare, evaluate, weights).
 
 Every expected failure (missing file, bad hash, invalid setting) ends in one line on stderr and
 a non-zero exit, never a traceback.
@@ -147,25 +147,35 @@ COMPARE_COLUMNS = {
 }
 
 
-def run_compare(args: argparse.Namespace) -> int:
+def settings_of(args: argparse.Namespace) -> list[AmgConfig]:
+    """The settings a run asks for: --preset ones, then --config files; the default pair without either."""
+    configs = [AmgConfig.preset(name) for name in args.preset]
+    configs += [read_setting_file(path) for path in args.config]
+    return configs or [AmgConfig.preset(name) for name in DEFAULT_COMPARE_PRESETS]
+
+
+def run_settings(args: argparse.Namespace, image: np.ndarray, configs: list[AmgConfig], note: str = "") -> list[Any]:
+    """Load the model and run `configs` on `image` with a progress bar; the engine's `RunResult`s."""
     from samcompare.engine import compare
     from samcompare.models import default_model, load_model
+
+    model_name = args.model if args.model is not None else default_model()
+    model = load_model(model_name, device=args.device)
+    print(f"{args.image}: {image.shape[1]}x{image.shape[0]} px{note}, model {model_name}, {len(configs)} settings")
+    progress = _CompareProgress()
+    try:
+        return compare(model, image, configs, progress=progress)
+    finally:
+        progress.close()
+
+
+def run_compare(args: argparse.Namespace) -> int:
     from samcompare.results.report import write_comparison
 
     image = read_image(args.image)  # inputs first: fail fast, before the model loads
-    configs = [AmgConfig.preset(name) for name in args.preset]
-    configs += [read_setting_file(path) for path in args.config]
-    if not configs:
-        configs = [AmgConfig.preset(name) for name in DEFAULT_COMPARE_PRESETS]
+    configs = settings_of(args)
     out_dir = args.out if args.out is not None else Path("samcompare-results") / args.image.stem
-    model_name = args.model if args.model is not None else default_model()
-    model = load_model(model_name, device=args.device)
-    print(f"{args.image}: {image.shape[1]}x{image.shape[0]} px, model {model_name}, {len(configs)} settings")
-    progress = _CompareProgress()
-    try:
-        results = compare(model, image, configs, progress=progress)
-    finally:
-        progress.close()
+    results = run_settings(args, image, configs)
     files = write_comparison(out_dir, image, results, image_file_name=args.image.name, iou_threshold=args.iou_threshold)
     shown = files.table[list(COMPARE_COLUMNS)].rename(columns=COMPARE_COLUMNS)
     print(shown.to_string(index=False, float_format=lambda value: f"{value:.2f}"))
@@ -217,6 +227,34 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out_dir}")
     return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from samcompare.evaluation import GroundTruthError, evaluate_run, load_ground_truth, metrics_table
+
+    image = read_image(args.image)  # inputs first: fail fast, before the model loads
+    try:
+        truth = load_ground_truth(args.gt, image.shape[:2], image_name=args.image.name)
+    except GroundTruthError as error:
+        raise InputError(str(error)) from None
+    configs = settings_of(args)
+    out_dir = args.out if args.out is not None else Path("samcompare-results") / args.image.stem
+    results = run_settings(args, image, configs, note=f", {len(truth)} ground-truth objects from {truth.source}")
+    table = metrics_table([evaluate_run(result, truth, args.iou) for result in results], args.iou)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / "metrics.csv", index=False)
+    print(table.to_string(index=False, float_format=lambda value: f"{value:.3f}", na_rep="-"))
+    print(f"wrote {out_dir / 'metrics.csv'}")
+    return 0
+
+
+def _iou_list(text: str) -> tuple[float, ...]:
+    from samcompare.evaluation.metrics import check_thresholds
+
+    try:
+        return check_thresholds([float(part) for part in text.split(",") if part.strip()])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
 
 
 def _iou_threshold(text: str) -> float:
@@ -281,6 +319,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=_path, default=None, help="output folder (default: samcompare-results/IMAGE-sweep)"
     )
     sweep.set_defaults(handler=run_sweep_command)
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="run settings on one image and score each against ground truth; write metrics.csv",
+        description="Ground truth: a label-map PNG (0 = background, each other value one object), COCO JSON "
+        "(RLE or polygons) or a ZIP of mask PNGs. Settings as for compare.",
+    )
+    evaluate.add_argument("image", type=_path, help="the image (any format Pillow reads)")
+    evaluate.add_argument("--gt", type=_path, required=True, metavar="FILE", help="the image's ground truth")
+    evaluate.add_argument("--preset", action="append", default=[], metavar="NAME", help="a preset by name (repeatable)")
+    evaluate.add_argument(
+        "--config", action="append", default=[], type=_path, metavar="FILE.json", help="a setting file (repeatable)"
+    )
+    evaluate.add_argument(
+        "--iou",
+        type=_iou_list,
+        default=(0.5, 0.75),
+        metavar="T,T",
+        help="IoU thresholds to match at (default 0.5,0.75)",
+    )
+    evaluate.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
+    evaluate.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
+    evaluate.add_argument("--out", type=_path, default=None, help="output folder (default: samcompare-results/IMAGE)")
+    evaluate.set_defaults(handler=run_evaluate)
     return parser
 
 

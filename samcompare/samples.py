@@ -2,6 +2,7 @@
 
 The demo SAM knows only simple shapes, so it gets a shape scene; the official models get a photo
 (scikit-image ships them, so nothing is downloaded). `default_sample` picks the one that suits a model.
+Shape scenes carry their exact ground truth (`sample_ground_truth`), so every metric works on them.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from samcompare.evaluation.ground_truth import GroundTruth
 
 HELDOUT_DIR = Path(__file__).resolve().parent / "demo" / "assets" / "heldout"
 
@@ -25,6 +30,11 @@ class SampleImage:
     kind: str  # SHAPES (suits the demo model) or PHOTO (suits the official models)
     description: str
     load: Callable[[], np.ndarray]
+    ground_truth: Callable[[], GroundTruth] | None = None  # the exact objects, where the sample has them
+
+    @property
+    def has_ground_truth(self) -> bool:
+        return self.ground_truth is not None
 
 
 def _scene(path: Path) -> Callable[[], np.ndarray]:
@@ -32,6 +42,21 @@ def _scene(path: Path) -> Callable[[], np.ndarray]:
         from samcompare.images import load_image
 
         return load_image(path).pixels
+
+    return load
+
+
+def _scene_ground_truth(path: Path) -> Callable[[], GroundTruth]:
+    def load() -> GroundTruth:
+        from samcompare.demo.shapes import MIN_VISIBLE_FRACTION, load_scene
+        from samcompare.evaluation.ground_truth import ground_truth_from_masks
+
+        # Exactly the shapes the demo's own evaluation counts: smaller slivers are clutter, not objects.
+        scene = load_scene(path)
+        source = (
+            f"{path.stem}_labels.png: the shapes covering at least 1/{round(1 / MIN_VISIBLE_FRACTION)} of the scene"
+        )
+        return ground_truth_from_masks(scene.object_masks(), source)
 
     return load
 
@@ -53,6 +78,7 @@ def _catalogue() -> dict[str, SampleImage]:
             SHAPES,
             "synthetic shapes the demo model was not trained on",
             _scene(path),
+            _scene_ground_truth(path),
         )
         for path in sorted(HELDOUT_DIR.glob("scene_[0-9][0-9].png"))
     ]
@@ -85,6 +111,19 @@ def load_sample(name: str) -> np.ndarray:
     if name not in SAMPLES:
         raise KeyError(f"unknown sample {name!r}; choose one of: {', '.join(SAMPLES)}")
     return _load_cached(name)
+
+
+@lru_cache(maxsize=16)
+def _ground_truth_cached(name: str) -> GroundTruth | None:
+    loader = SAMPLES[name].ground_truth
+    return None if loader is None else loader()
+
+
+def sample_ground_truth(name: str) -> GroundTruth | None:
+    """The sample's exact ground truth (shared, frozen), or None when it has none (the photos)."""
+    if name not in SAMPLES:
+        raise KeyError(f"unknown sample {name!r}; choose one of: {', '.join(SAMPLES)}")
+    return _ground_truth_cached(name)
 
 
 def default_sample(model_is_demo: bool) -> str:

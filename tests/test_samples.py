@@ -28,3 +28,23 @@ def test_default_sample_suits_the_model() -> None:
 def test_unknown_sample() -> None:
     with pytest.raises(KeyError, match="unknown sample"):
         load_sample("nope")
+
+
+def test_shape_samples_carry_the_objects_the_demo_evaluation_counts() -> None:
+    from samcompare.demo.evaluate import load_heldout
+    from samcompare.samples import sample_ground_truth
+
+    scenes = load_heldout()
+    names = sample_names(SHAPES)
+    assert len(names) == len(scenes)
+    for name, scene in zip(names, scenes, strict=True):
+        truth = sample_ground_truth(name)
+        assert truth is not None and SAMPLES[name].has_ground_truth
+        assert truth.image_size == load_sample(name).shape[:2]
+        objects = scene.object_masks()
+        assert len(truth) == len(objects)
+        assert all(np.array_equal(a, b) for a, b in zip(truth.masks(), objects, strict=True))
+    assert sum(len(sample_ground_truth(name)) for name in names) == 57  # the README's count
+    # Clutter (shapes below 1/256 of the scene) is drawn in the label maps but is no object.
+    assert sum(len(np.unique(scene.labels)) - 1 for scene in scenes) > 57
+    assert all(sample_ground_truth(name) is None for name in sample_names(PHOTO))

@@ -92,6 +92,20 @@ def decode_mask(coco_rle: Mapping[str, Any]) -> np.ndarray:
     return np.asarray(decoded, dtype=bool)
 
 
+# pycocotools 2.0.x builds area()'s result through a uint8 array holding the number of masks, which
+# NumPy 2 refuses from 256 masks on ("Python integer 256 out of bounds for uint8"): ask in chunks.
+AREA_CHUNK = 255
+
+
+def rle_areas(coco_rles: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Pixel counts (int64) of compressed COCO RLEs, any number of them."""
+    rles = list(coco_rles)
+    if not rles:
+        return np.zeros(0, dtype=np.int64)
+    chunks = [mask_utils.area(rles[start : start + AREA_CHUNK]) for start in range(0, len(rles), AREA_CHUNK)]
+    return np.concatenate([np.asarray(chunk, dtype=np.int64).reshape(-1) for chunk in chunks])
+
+
 def coco_rle_for_json(coco_rle: Mapping[str, Any]) -> dict[str, Any]:
     """The RLE with str counts, as COCO files (and the generator's "coco_rle" mode) store it."""
     counts = coco_rle["counts"]
@@ -164,9 +178,7 @@ class RunMasks:
 
     def areas(self) -> np.ndarray:
         """Pixel counts from the masks themselves (int64, one per mask)."""
-        if not self.records:
-            return np.zeros(0, dtype=np.int64)
-        return np.asarray(mask_utils.area(self.coco_rles()), dtype=np.int64).reshape(-1)
+        return rle_areas(self.coco_rles())
 
     def boxes(self) -> np.ndarray:
         """Exact [x, y, w, h] boxes of the masks (float, (N, 4)); SAM's record bbox is one pixel narrower."""

@@ -110,13 +110,34 @@ def iou_matrix(a: RunMasks, b: RunMasks) -> tuple[np.ndarray, int]:
     return ious, int(candidates.sum())
 
 
-def _hungarian(ious: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+def _hungarian(ious: np.ndarray, threshold: float, most_pairs: bool = False) -> list[tuple[int, int]]:
     from scipy.optimize import linear_sum_assignment
 
+    eligible = ious >= threshold
+    # Only rows and columns with a pair at or above the threshold can take part: a smaller problem.
+    rows_in, cols_in = np.flatnonzero(eligible.any(axis=1)), np.flatnonzero(eligible.any(axis=0))
+    sub_ious, sub_eligible = ious[np.ix_(rows_in, cols_in)], eligible[np.ix_(rows_in, cols_in)]
     # Pairs below the threshold are worth nothing, so they never displace a pair above it.
-    gains = np.where(ious >= threshold, ious, 0.0)
+    gains = np.where(sub_eligible, sub_ious, 0.0)
+    if most_pairs:
+        # One more pair outweighs any summed IoU of the others (at most min(N_a, N_b)): the count comes first.
+        gains = np.where(sub_eligible, gains + min(sub_ious.shape) + 1.0, 0.0)
     rows, cols = linear_sum_assignment(gains, maximize=True)
-    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if ious[r, c] >= threshold]
+    return [(int(rows_in[r]), int(cols_in[c])) for r, c in zip(rows, cols, strict=True) if sub_eligible[r, c]]
+
+
+def one_to_one(ious: np.ndarray, threshold: float, most_pairs: bool = False) -> list[tuple[int, int]]:
+    """(row, column) pairs of an IoU matrix, each row and column used once, every pair's IoU >= `threshold`.
+
+    The pairs maximise the summed IoU (Hungarian method, scipy); with `most_pairs`, they are first
+    as many as possible, and of those sets the one of largest summed IoU (as detection metrics count).
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"iou_threshold must be in (0, 1], got {threshold}")
+    matrix = np.asarray(ious, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValueError(f"an IoU matrix is 2-D, got shape {matrix.shape}")
+    return _hungarian(matrix, threshold, most_pairs)
 
 
 def _greedy(ious: np.ndarray, threshold: float) -> list[tuple[int, int]]:

@@ -48,3 +48,12 @@ def test_shapes_ids_and_empty_runs_are_checked(scene_masks, make_records):
         RunMasks(records).check_ids([0, len(records)])
     masks = RunMasks(records)
     assert as_run_masks(masks) is masks
+
+
+def test_areas_of_many_masks(make_records):
+    """pycocotools' area() fails from 256 masks on under NumPy 2; runs often have more."""
+    masks = [np.zeros((20, 20), dtype=bool) for _ in range(600)]
+    for index, mask in enumerate(masks):
+        mask.flat[: index % 400 + 1] = True
+    areas = RunMasks(make_records(masks, "coco_rle")).areas()
+    assert areas.dtype == np.int64 and areas.tolist() == [index % 400 + 1 for index in range(600)]

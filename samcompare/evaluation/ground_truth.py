@@ -1,0 +1,372 @@
+"""Ground truth for one image: the objects a good setting should find, read from the formats people have.
+
+Three formats, told apart by their content, not their file name:
+- a label-map PNG (8 or 16 bit, or a palette PNG's indices): 0 is background, every other value
+  one object;
+- COCO JSON: RLE (compressed or not) or polygons, decoded with pycocotools; the annotations of the
+  image whose size matches the image's (or whose `file_name` matches, when several do), or of
+  the file's only image. A plain list of annotations (a results file, or the records SAM's
+  `scripts/amg.py --convert-to-rle` writes) is read as one image's. Crowd regions
+  (`iscrowd` 1) and annotations without a mask are skipped; categories are ignored;
+- a ZIP of binary mask PNGs, one object each (non-zero pixels are the object); a ZIP in the layout
+  of our own masks export (`masks/mask_0003.png`, ...) is read by its mask files alone.
+
+Objects are kept as compressed COCO RLE, the form pycocotools computes IoUs on. Every bad file
+gives a `GroundTruthError` with one line that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from samcompare.results.exports.png_zip import MASK_FILE_PATTERN
+from samcompare.results.masks import RunMasks, decode_mask, encode_mask, rle_areas
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+FORMATS_TEXT = "a label-map PNG, a COCO JSON file or a ZIP of mask PNGs"
+
+
+class GroundTruthError(ValueError):
+    """Ground truth that cannot be used; the message is one line a user understands."""
+
+
+def size_text(size: Sequence[int]) -> str:
+    """ "256 x 192 px" for an (H, W) size: width first, as image viewers say it."""
+    return f"{int(size[1])} x {int(size[0])} px"
+
+
+def size_mismatch(ground_truth_size: Sequence[int], image_size: Sequence[int], label: str = "") -> GroundTruthError:
+    prefix = f"{label}: " if label else ""
+    return GroundTruthError(
+        f"{prefix}ground truth is {size_text(ground_truth_size)}, the image is {size_text(image_size)}"
+    )
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """The objects of one image as compressed COCO RLE (pycocotools' form: counts as bytes).
+
+    Object `i` is `objects[i]`; metrics, pictures and matches name objects by that index.
+    """
+
+    image_size: tuple[int, int]  # (H, W)
+    objects: tuple[dict[str, Any], ...]
+    source: str = "ground truth"  # where it came from, for captions
+
+    def __post_init__(self) -> None:
+        size = (int(self.image_size[0]), int(self.image_size[1]))
+        object.__setattr__(self, "image_size", size)
+        object.__setattr__(self, "objects", tuple(self.objects))
+        for index, rle in enumerate(self.objects):
+            rle_size = (int(rle["size"][0]), int(rle["size"][1]))
+            if rle_size != size:
+                raise size_mismatch(rle_size, size, f"object {index}")
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    @cached_property
+    def areas(self) -> np.ndarray:
+        """Pixels per object (int64)."""
+        return rle_areas(self.objects)
+
+    def mask(self, index: int) -> np.ndarray:
+        """Boolean (H, W) mask of object `index`, decoded now."""
+        return decode_mask(self.objects[index])
+
+    def masks(self) -> Iterator[np.ndarray]:
+        """Boolean masks, decoded one at a time."""
+        return (self.mask(index) for index in range(len(self.objects)))
+
+    def run_masks(self) -> RunMasks:
+        """The objects as a `RunMasks`, so that samcompare.results' pictures and matching take them."""
+        records = [{"segmentation": rle, "area": int(area)} for rle, area in zip(self.objects, self.areas, strict=True)]
+        return RunMasks(records, self.image_size)
+
+    def check_image_size(self, image_size: Sequence[int]) -> None:
+        """Raise the one-line size message when this ground truth is not of an image of `image_size` (H, W)."""
+        expected = (int(image_size[0]), int(image_size[1]))
+        if self.image_size != expected:
+            raise size_mismatch(self.image_size, expected)
+
+
+def ground_truth_from_masks(masks: Iterable[np.ndarray], source: str = "masks") -> GroundTruth:
+    """Ground truth with one object per boolean (H, W) mask, in the order given (empty masks are kept)."""
+    rles: list[dict[str, Any]] = []
+    size: tuple[int, int] | None = None
+    for index, mask in enumerate(masks):
+        array = np.asarray(mask)
+        if array.ndim != 2:
+            raise GroundTruthError(f"{source}: mask {index} is not 2-D (shape {array.shape})")
+        if size is None:
+            size = (int(array.shape[0]), int(array.shape[1]))
+        elif array.shape != size:
+            raise size_mismatch(array.shape, size, f"{source}, mask {index}")
+        rles.append(encode_mask(array.astype(bool)))
+    if size is None:
+        raise GroundTruthError(f"{source}: no masks, so no image size")
+    return GroundTruth(size, tuple(rles), source)
+
+
+def ground_truth_from_label_map(labels: np.ndarray, source: str = "label map") -> GroundTruth:
+    """One object per non-zero value of an (H, W) integer label map, in increasing order of value."""
+    array = np.asarray(labels)
+    if array.ndim != 2:
+        raise GroundTruthError(f"{source}: a label map has one channel, got shape {array.shape}")
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise GroundTruthError(f"{source}: a label map holds integers, got {array.dtype}")
+    values = np.unique(array)
+    values = values[values != 0]
+    rles = tuple(encode_mask(np.asarray(array == value)) for value in values)
+    return GroundTruth((int(array.shape[0]), int(array.shape[1])), rles, source)
+
+
+def _read_png(data: bytes, label: str) -> np.ndarray:
+    """The PNG's values as stored: (H, W) for grey, 16-bit grey and palette indices; (H, W, 3) for colour.
+
+    Pillow keeps 16-bit grey as "I;16" (read as uint16, never squeezed to 8 bit as `convert("L")`
+    would) and a palette image's indices as they are (OpenCV would expand them to colours).
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            mode = image.mode
+            if mode in ("1", "L", "P", "I", "I;16", "I;16L", "I;16B", "I;16N"):
+                return np.asarray(image).astype(np.int64)
+            if mode in ("LA", "PA"):  # the value band; transparency says nothing about labels
+                return np.asarray(image.getchannel(0)).astype(np.int64)
+            return np.asarray(image.convert("RGB")).astype(np.int64)
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise GroundTruthError(f"{label}: cannot read the PNG, it is truncated or corrupt ({error})") from None
+
+
+def _label_map_png(data: bytes, label: str) -> np.ndarray:
+    values = _read_png(data, label)
+    if values.ndim == 3:
+        if not (np.array_equal(values[..., 0], values[..., 1]) and np.array_equal(values[..., 0], values[..., 2])):
+            raise GroundTruthError(
+                f"{label}: a colour PNG is no label map; a label map has one channel "
+                "(0 = background, each other value one object)"
+            )
+        values = values[..., 0]
+    return values
+
+
+def _zip_masks(data: bytes, label: str, image_size: tuple[int, int]) -> list[dict[str, Any]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise GroundTruthError(f"{label}: cannot read the ZIP, it is truncated or corrupt ({error})") from None
+    with archive:
+        names = sorted(
+            name
+            for name in archive.namelist()
+            if name.lower().endswith(".png") and not name.startswith("__MACOSX/") and not name.endswith("/")
+        )
+        ours = [name for name in names if MASK_FILE_PATTERN.match(name)]
+        names = ours or names  # our own export: its overlay.png is no object
+        if not names:
+            raise GroundTruthError(f"{label}: the ZIP holds no PNG files; it should hold one mask PNG per object")
+        rles = []
+        for name in names:
+            member = f"{label}/{name}"
+            try:
+                member_data = archive.read(name)
+            except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as error:
+                raise GroundTruthError(f"{member}: cannot read it from the ZIP ({error})") from None
+            values = _read_png(member_data, member)
+            mask = np.asarray(values.any(axis=2) if values.ndim == 3 else values != 0)
+            if mask.shape != image_size:
+                raise size_mismatch(mask.shape, image_size, member)
+            if mask.any():  # an empty PNG is no object
+                rles.append(encode_mask(mask))
+    return rles
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _annotation_rle(segmentation: Any, size: tuple[int, int], label: str) -> dict[str, Any]:
+    """Compressed RLE of one COCO segmentation: polygons, uncompressed RLE or compressed RLE."""
+    height, width = size
+    try:
+        if isinstance(segmentation, list):  # polygons: [[x1, y1, x2, y2, ...], ...]
+            polygons = [[float(v) for v in polygon] for polygon in segmentation]
+            if any(len(polygon) < 6 or len(polygon) % 2 for polygon in polygons):
+                raise GroundTruthError(f"{label}: a polygon needs at least 3 points as x, y pairs")
+            return dict(mask_utils.merge(mask_utils.frPyObjects(polygons, height, width)))
+        if isinstance(segmentation, Mapping) and "counts" in segmentation and "size" in segmentation:
+            rle_size = (int(segmentation["size"][0]), int(segmentation["size"][1]))
+            if rle_size != size:
+                raise size_mismatch(rle_size, size, label)
+            counts = segmentation["counts"]
+            if isinstance(counts, list):
+                return dict(mask_utils.frPyObjects({"size": list(rle_size), "counts": counts}, height, width))
+            if isinstance(counts, str):
+                counts = counts.encode("ascii")
+            if not isinstance(counts, bytes):
+                raise GroundTruthError(f"{label}: RLE counts must be a string or a list of integers")
+            rle = {"size": list(rle_size), "counts": counts}
+            mask_utils.area(rle)  # reads the counts: garbage fails here, not later
+            return rle
+    except GroundTruthError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, UnicodeEncodeError) as error:
+        raise GroundTruthError(f"{label}: cannot decode the segmentation ({error})") from None
+    raise GroundTruthError(f"{label}: a segmentation is a list of polygons or an RLE with size and counts")
+
+
+def _choose_coco_image(
+    images: list[Mapping[str, Any]], image_size: tuple[int, int], image_name: str | None, label: str
+) -> Mapping[str, Any]:
+    def size_of(image: Mapping[str, Any]) -> tuple[int | None, int | None]:
+        return _as_int(image.get("height")), _as_int(image.get("width"))
+
+    if len(images) == 1:
+        return images[0]
+    same_size = [image for image in images if size_of(image) == image_size]
+    if len(same_size) == 1:
+        return same_size[0]
+    if not same_size:
+        raise GroundTruthError(
+            f"{label}: none of its {len(images)} images is {size_text(image_size)}, the image's size"
+        )
+    if image_name:
+        wanted = PurePosixPath(image_name.replace("\\", "/")).name
+        named = [i for i in same_size if PurePosixPath(str(i.get("file_name", "")).replace("\\", "/")).name == wanted]
+        if len(named) == 1:
+            return named[0]
+    by_name = f" (nor by the file name {image_name})" if image_name else ""
+    raise GroundTruthError(
+        f"{label}: {len(same_size)} images of {size_text(image_size)} and no way to choose one{by_name}; "
+        "keep only this image's entry and its annotations"
+    )
+
+
+def _coco_objects(
+    data: bytes, label: str, image_size: tuple[int, int], image_name: str | None
+) -> tuple[list[dict[str, Any]], str]:
+    try:
+        parsed = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise GroundTruthError(f"{label}: not UTF-8 text, so not a COCO JSON file") from None
+    except json.JSONDecodeError as error:
+        raise GroundTruthError(f"{label}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    note = ""
+    if isinstance(parsed, list):  # a results file or SAM records: one image's annotations
+        annotations = parsed
+        image_ids = {item.get("image_id") for item in annotations if isinstance(item, Mapping)}
+        if len(image_ids - {None}) > 1:
+            raise GroundTruthError(
+                f"{label}: annotations of {len(image_ids - {None})} images and no image sizes, so no way to choose"
+            )
+        size = image_size
+    elif isinstance(parsed, Mapping) and isinstance(parsed.get("annotations"), list):
+        images = [image for image in parsed.get("images") or [] if isinstance(image, Mapping)]
+        annotations = parsed["annotations"]
+        size = image_size
+        if images:
+            chosen = _choose_coco_image(images, image_size, image_name, label)
+            chosen_size = (_as_int(chosen.get("height")), _as_int(chosen.get("width")))
+            if None in chosen_size:
+                raise GroundTruthError(f"{label}: its image entry has no height and width")
+            if chosen_size != image_size:
+                raise size_mismatch(chosen_size, image_size, label)  # type: ignore[arg-type]
+            annotations = [a for a in annotations if isinstance(a, Mapping) and a.get("image_id") == chosen.get("id")]
+            if len(images) > 1:
+                note = f", image {chosen.get('file_name') or chosen.get('id')}"
+    else:
+        raise GroundTruthError(f"{label}: JSON, but not COCO: it has no 'annotations' list")
+    rles: list[dict[str, Any]] = []
+    crowds = without_mask = 0
+    for position, annotation in enumerate(annotations):
+        if not isinstance(annotation, Mapping):
+            raise GroundTruthError(f"{label}: annotation {position} is not an object")
+        if annotation.get("iscrowd"):
+            crowds += 1
+            continue
+        segmentation = annotation.get("segmentation")
+        if not segmentation:
+            without_mask += 1
+            continue
+        where = f"{label}, annotation {annotation.get('id', position)}"
+        rle = _annotation_rle(segmentation, size, where)
+        if int(mask_utils.area(rle)) > 0:
+            rles.append(rle)
+    if not rles:
+        skipped = []
+        if crowds:
+            skipped.append(f"{crowds} crowd regions skipped")
+        if without_mask:
+            skipped.append(f"{without_mask} annotations without a mask")
+        detail = f" ({', '.join(skipped)})" if skipped else ""
+        raise GroundTruthError(f"{label}: no objects for this image{detail}")
+    return rles, note
+
+
+def load_ground_truth(
+    data: bytes | Path | str,
+    image_size: Sequence[int],
+    file_name: str | None = None,
+    image_name: str | None = None,
+) -> GroundTruth:
+    """Ground truth for an image of `image_size` (H, W) from a file's bytes or path, its format read from the content.
+
+    `file_name` names the file in messages (a path's name by default); `image_name`, the image's
+    file name, picks a COCO image when several have the image's size.
+    """
+    size = (int(image_size[0]), int(image_size[1]))
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        label = file_name or path.name
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            raise GroundTruthError(f"{label}: file not found") from None
+        except OSError as error:
+            raise GroundTruthError(f"{label}: cannot read the file ({error.strerror or error})") from None
+    else:
+        content = bytes(data)
+        label = file_name or "ground truth"
+    if not content:
+        raise GroundTruthError(f"{label}: the file is empty")
+
+    if content.startswith(PNG_SIGNATURE):
+        labels = _label_map_png(content, label)
+        if labels.shape != size:
+            raise size_mismatch(labels.shape, size, label)
+        truth = ground_truth_from_label_map(labels, f"{label} (label map)")
+        if not len(truth):
+            raise GroundTruthError(f"{label}: no objects: every pixel is 0, the background")
+        return truth
+    if content.startswith(ZIP_SIGNATURES):
+        rles = _zip_masks(content, label, size)
+        if not rles:
+            raise GroundTruthError(f"{label}: no objects: every mask PNG in the ZIP is empty")
+        return GroundTruth(size, tuple(rles), f"{label} (ZIP of {len(rles)} mask PNGs)")
+    if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        rles, note = _coco_objects(content, label, size, image_name)
+        return GroundTruth(size, tuple(rles), f"{label} (COCO JSON{note})")
+    if content.startswith(JPEG_SIGNATURE):
+        raise GroundTruthError(f"{label}: a JPEG cannot hold exact labels (it is lossy); save the label map as PNG")
+    raise GroundTruthError(f"{label}: unknown ground-truth format; give {FORMATS_TEXT}")
