@@ -157,10 +157,8 @@ def settings_of(args: argparse.Namespace) -> list[AmgConfig]:
 def run_settings(args: argparse.Namespace, image: np.ndarray, configs: list[AmgConfig], note: str = "") -> list[Any]:
     """Load the model and run `configs` on `image` with a progress bar; the engine's `RunResult`s."""
     from samcompare.engine import compare
-    from samcompare.models import default_model, load_model
 
-    model_name = args.model if args.model is not None else default_model()
-    model = load_model(model_name, device=args.device)
+    model_name, model = _load_model(args)
     print(f"{args.image}: {image.shape[1]}x{image.shape[0]} px{note}, model {model_name}, {len(configs)} settings")
     progress = _CompareProgress()
     try:
@@ -188,7 +186,6 @@ def run_compare(args: argparse.Namespace) -> int:
 def run_sweep_command(args: argparse.Namespace) -> int:
     from samcompare.explain import SweepAxis, run_sweep
     from samcompare.explain.figures import write_sweep_html
-    from samcompare.models import default_model, load_model
 
     image = read_image(args.image)
     base = AmgConfig.preset(args.preset) if args.preset is not None else read_setting_file(args.config)
@@ -201,8 +198,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     if args.min_area is not None:
         axes.append(SweepAxis.parse("min_mask_region_area", args.min_area))
     out_dir = args.out if args.out is not None else Path("samcompare-results") / f"{args.image.stem}-sweep"
-    model_name = args.model if args.model is not None else default_model()
-    model = load_model(model_name, device=args.device)
+    model_name, model = _load_model(args)
     cells = 1
     for axis in axes:
         cells *= len(axis.values)
@@ -255,6 +251,72 @@ def _iou_list(text: str) -> tuple[float, ...]:
         return check_thresholds([float(part) for part in text.split(",") if part.strip()])
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
+
+
+def _load_model(args: argparse.Namespace) -> tuple[str, Any]:
+    from samcompare.models import default_model, load_model
+
+    model_name = args.model if args.model is not None else default_model()
+    return model_name, load_model(model_name, device=args.device)
+
+
+def _number_list(kind: type) -> Any:
+    def parse(text: str) -> tuple[Any, ...]:
+        try:
+            return tuple(kind(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma list of {kind.__name__} values") from None
+
+    return parse
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from samcompare.estimate import estimate_run
+    from samcompare.evaluation import GroundTruthError, load_ground_truth
+    from samcompare.models import MODEL_CATALOGUE
+    from samcompare.tuning import Objective, SearchSpace, planned_work, reproduce, tune
+
+    image = read_image(args.image)  # inputs first: fail fast, before the model loads
+    try:
+        truth = load_ground_truth(args.gt, image.shape[:2], image_name=args.image.name)
+    except GroundTruthError as error:
+        raise InputError(str(error)) from None
+    objective = Objective.parse(args.objective, args.min_precision)
+    base = AmgConfig.preset(args.preset) if args.preset is not None else AmgConfig()
+    if args.config is not None:
+        base = read_setting_file(args.config)
+    space = SearchSpace(
+        stability_score_offsets=args.offsets, points_per_side=args.points_per_side, crop_n_layers=args.crop_n_layers
+    )
+    model_name, model = _load_model(args)
+    spec = MODEL_CATALOGUE.get(model_name)
+    model_type = spec.model_type if spec is not None else "vit_h"
+    estimate = estimate_run(model_type, str(model.device), image.shape, planned_work(base, space))
+    print(
+        f"{args.image}: {image.shape[1]}x{image.shape[0]} px, {len(truth)} ground-truth objects, model {model_name}; "
+        f"maximising {objective.describe()} from {base.name!r} over {args.trials} trials; "
+        f"decoding first: {estimate.describe()}"
+    )
+    progress = _CompareProgress()
+    try:
+        result = tune(model, image, truth, objective, base, space, args.trials, args.seed, progress=progress)
+    finally:
+        progress.close()
+    best = result.best(1)[0]
+    official = reproduce(model, image, truth, objective, best.config)
+    out_dir = args.out if args.out is not None else Path("samcompare-results") / f"{args.image.stem}-tune"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tuned = best.config.replace(name=f"tuned {objective.name}")
+    (out_dir / "best.json").write_text(tuned.to_json() + "\n", encoding="utf-8")
+    result.frame().to_csv(out_dir / "trials.csv", index=False)
+    print(result.best_frame(5).to_string(index=False, float_format=lambda value: f"{value:.3f}"))
+    print(
+        f"best {objective.name} {best.value:.4f} (official generator: {official.value:.4f}, {official.masks} masks) "
+        f"against {result.base.value:.4f} for {base.name!r}; {len(result.trials)} trials in {result.seconds:.1f} s"
+    )
+    print("tuned on one image: check the setting on a folder (python -m samcompare batch) before trusting it")
+    print(f"wrote {out_dir / 'best.json'} and {out_dir / 'trials.csv'}")
+    return 0
 
 
 def _iou_threshold(text: str) -> float:
@@ -342,6 +404,34 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
     evaluate.add_argument("--out", type=_path, default=None, help="output folder (default: samcompare-results/IMAGE)")
     evaluate.set_defaults(handler=run_evaluate)
+
+    tune_parser = commands.add_parser(
+        "tune",
+        help="search the setting that scores best against ground truth (Optuna, seeded); write best.json",
+        description="Objectives: f1_50 (F1 at mask IoU 0.5; any IoU as the suffix), recall_50 (with "
+        "--min-precision), ap (COCO AP@[.50:.95]). The filter parameters are searched from one decode; "
+        "--points-per-side / --crop-n-layers / --offsets add decodes (their time is printed first).",
+    )
+    tune_parser.add_argument("image", type=_path, help="the image (any format Pillow reads)")
+    tune_parser.add_argument("--gt", type=_path, required=True, metavar="FILE", help="the image's ground truth")
+    tune_parser.add_argument("--objective", default="f1_50", help="what to maximise (default f1_50)")
+    tune_parser.add_argument("--min-precision", type=float, default=0.0, help="precision floor for recall_NN")
+    tune_parser.add_argument("--trials", type=int, default=100, help="settings to try (default 100)")
+    tune_parser.add_argument("--seed", type=int, default=0, help="the sampler's seed: same seed, same trials")
+    start = tune_parser.add_mutually_exclusive_group()
+    start.add_argument("--preset", metavar="NAME", help="start from this preset (default: SAM default)")
+    start.add_argument("--config", type=_path, metavar="FILE.json", help="start from this setting file")
+    tune_parser.add_argument("--points-per-side", type=_number_list(int), default=(), metavar="N,N", help="widen")
+    tune_parser.add_argument("--crop-n-layers", type=_number_list(int), default=(), metavar="N,N", help="widen")
+    tune_parser.add_argument(
+        "--offsets", type=_number_list(float), default=(), metavar="X,X", help="stability_score_offset values"
+    )
+    tune_parser.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
+    tune_parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
+    tune_parser.add_argument(
+        "--out", type=_path, default=None, help="output folder (default: samcompare-results/IMAGE-tune)"
+    )
+    tune_parser.set_defaults(handler=run_tune)
     return parser
 
 
