@@ -7,12 +7,14 @@ import streamlit as st
 from samcompare_app.evaluation_view import (
     ground_truth_section,
     iou_thresholds_input,
+    kept_marks,
     marks_section,
     metrics_section,
     recall_figure,
     setting_tab,
 )
 from samcompare_app.results_view import current_run
+from samcompare_app.tuning_view import tune_section
 
 st.title("Evaluate settings")
 run = current_run()
@@ -37,6 +39,9 @@ if kept is not None:
 
 st.subheader("Marked masks")
 marks_section(run, thresholds[0], has_truth=kept is not None)
+
+st.subheader("Auto-tune: search the setting that scores best")
+tune_section(run, kept.truth if kept else None, kept.token if kept else None, kept_marks(run))
 
 st.subheader("Per setting")
 threshold = thresholds[0]
