@@ -230,8 +230,8 @@ def tune(
 
         def report(step: Progress, index: int = index, name: str = config.name) -> None:
             if progress is not None:
-                fraction = (index + step.fraction) / len(plan_configs)
-                progress(dataclasses.replace(step, config_index=index, config_name=name, done=fraction, total=1.0))
+                percent = 100.0 * (index + step.fraction) / len(plan_configs)
+                progress(dataclasses.replace(step, config_index=index, config_name=name, done=percent, total=100.0))
 
         candidates = setting_candidates(
             model, image, config, floor=floor, offsets=offsets, cache=cache, progress=report
