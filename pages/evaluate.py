@@ -13,15 +13,11 @@ from samcompare_app.evaluation_view import (
     recall_figure,
     setting_tab,
 )
-from samcompare_app.results_view import current_run
+from samcompare_app.results_view import require_run
 from samcompare_app.tuning_view import tune_section
 
 st.title("Evaluate settings")
-run = current_run()
-if run is None:
-    st.info("Run a comparison first: the settings of the last run are evaluated here.", icon=":material/info:")
-    st.page_link("pages/compare.py", label="Compare settings", icon=":material/compare:")
-    st.stop()
+run = require_run("the settings of the last run are evaluated here.")
 
 st.caption(
     f"The last comparison: {run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px), "

@@ -6,7 +6,7 @@ import streamlit as st
 
 from samcompare.models import ModelLoadError
 from samcompare_app.resources import cached_model
-from samcompare_app.results_view import current_run
+from samcompare_app.results_view import require_run
 from samcompare_app.why_view import (
     completion_section,
     dropped_section,
@@ -18,11 +18,7 @@ from samcompare_app.why_view import (
 )
 
 st.title("Why a mask is kept or dropped")
-run = current_run()
-if run is None:
-    st.info("Run a comparison first: this page explains the masks of the current run.", icon=":material/info:")
-    st.page_link("pages/compare.py", label="Go to Compare settings", icon=":material/compare:")
-    st.stop()
+run = require_run("this page explains the masks of the current run.")
 
 st.caption(
     f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.model_name} on {run.device} · "

@@ -225,14 +225,21 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
-    from samcompare.evaluation import GroundTruthError, evaluate_run, load_ground_truth, metrics_table
+def read_ground_truth(path: Path, image: np.ndarray, image_name: str) -> Any:
+    """The image's ground truth from a label map, COCO JSON or ZIP; an `InputError` that says what is wrong."""
+    from samcompare.evaluation import GroundTruthError, load_ground_truth
 
-    image = read_image(args.image)  # inputs first: fail fast, before the model loads
     try:
-        truth = load_ground_truth(args.gt, image.shape[:2], image_name=args.image.name)
+        return load_ground_truth(path, image.shape[:2], image_name=image_name)
     except GroundTruthError as error:
         raise InputError(str(error)) from None
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from samcompare.evaluation import evaluate_run, metrics_table
+
+    image = read_image(args.image)  # inputs first: fail fast, before the model loads
+    truth = read_ground_truth(args.gt, image, args.image.name)
     configs = settings_of(args)
     out_dir = args.out if args.out is not None else Path("samcompare-results") / args.image.stem
     results = run_settings(args, image, configs, note=f", {len(truth)} ground-truth objects from {truth.source}")
@@ -272,15 +279,11 @@ def _number_list(kind: type) -> Any:
 
 def run_tune(args: argparse.Namespace) -> int:
     from samcompare.estimate import estimate_run
-    from samcompare.evaluation import GroundTruthError, load_ground_truth
     from samcompare.models import MODEL_CATALOGUE
     from samcompare.tuning import Objective, SearchSpace, planned_work, reproduce, tune
 
     image = read_image(args.image)  # inputs first: fail fast, before the model loads
-    try:
-        truth = load_ground_truth(args.gt, image.shape[:2], image_name=args.image.name)
-    except GroundTruthError as error:
-        raise InputError(str(error)) from None
+    truth = read_ground_truth(args.gt, image, args.image.name)
     objective = Objective.parse(args.objective, args.min_precision)
     base = AmgConfig.preset(args.preset) if args.preset is not None else AmgConfig()
     if args.config is not None:
@@ -326,6 +329,14 @@ def _iou_threshold(text: str) -> float:
     return value
 
 
+def _model_and_output_arguments(parser: argparse.ArgumentParser, out_suffix: str = "") -> None:
+    parser.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
+    parser.add_argument(
+        "--out", type=_path, default=None, help=f"output folder (default: samcompare-results/IMAGE{out_suffix})"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m samcompare", description="Compare SAM mask-generator settings.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -353,9 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--config", action="append", default=[], type=_path, metavar="FILE.json", help="a setting file (repeatable)"
     )
-    compare.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
-    compare.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
-    compare.add_argument("--out", type=_path, default=None, help="output folder (default: samcompare-results/IMAGE)")
+    _model_and_output_arguments(compare, "")
     compare.add_argument(
         "--iou-threshold", type=_iou_threshold, default=0.5, help="mask IoU for matching the first two settings"
     )
@@ -375,11 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--stability", required=True, metavar="VALUES", help="stability_score_thresh values")
     sweep.add_argument("--box-nms", metavar="VALUES", help="box_nms_thresh values (default: the base setting's)")
     sweep.add_argument("--min-area", metavar="VALUES", help="min_mask_region_area values (default: the base's)")
-    sweep.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
-    sweep.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
-    sweep.add_argument(
-        "--out", type=_path, default=None, help="output folder (default: samcompare-results/IMAGE-sweep)"
-    )
+    _model_and_output_arguments(sweep, "-sweep")
     sweep.set_defaults(handler=run_sweep_command)
     evaluate = commands.add_parser(
         "evaluate",
@@ -400,9 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="T,T",
         help="IoU thresholds to match at (default 0.5,0.75)",
     )
-    evaluate.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
-    evaluate.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
-    evaluate.add_argument("--out", type=_path, default=None, help="output folder (default: samcompare-results/IMAGE)")
+    _model_and_output_arguments(evaluate, "")
     evaluate.set_defaults(handler=run_evaluate)
 
     tune_parser = commands.add_parser(
@@ -426,11 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune_parser.add_argument(
         "--offsets", type=_number_list(float), default=(), metavar="X,X", help="stability_score_offset values"
     )
-    tune_parser.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
-    tune_parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
-    tune_parser.add_argument(
-        "--out", type=_path, default=None, help="output folder (default: samcompare-results/IMAGE-tune)"
-    )
+    _model_and_output_arguments(tune_parser, "-tune")
     tune_parser.set_defaults(handler=run_tune)
     return parser
 

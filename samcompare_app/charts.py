@@ -10,15 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 
 from samcompare.engine import RunResult
-
-SETTING_COLOURS = qualitative.Plotly
-
-
-def setting_colour(index: int) -> str:
-    return SETTING_COLOURS[index % len(SETTING_COLOURS)]
+from samcompare.explain.figures import setting_colour
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:

@@ -37,6 +37,16 @@ def current_run() -> ComparisonRun | None:
     return st.session_state.get(RUN_KEY)
 
 
+def require_run(what_the_page_does: str) -> ComparisonRun:
+    """The current run; without one, say what to do, link the compare page and stop the page."""
+    run = current_run()
+    if run is None:
+        st.info(f"Run a comparison first: {what_the_page_does}", icon=":material/info:")
+        st.page_link("pages/compare.py", label="Go to Compare settings", icon=":material/compare:")
+        st.stop()
+    return run
+
+
 def _memo(key: tuple[Any, ...], make: Any) -> Any:
     """A per-session memo: pictures of the current run only, bounded, never shared with other sessions."""
     memo: dict[tuple[Any, ...], Any] = st.session_state.setdefault(MEMO_KEY, {})

@@ -31,6 +31,7 @@ SETTING_COLOURS = qualitative.Plotly
 
 
 def setting_colour(index: int) -> str:
+    """Setting `index`'s colour, the same in every figure of the app and the CLI's pages."""
     return SETTING_COLOURS[index % len(SETTING_COLOURS)]
 
 
