@@ -1,6 +1,6 @@
 """Benchmark the threshold sweep against running the official `SamAutomaticMaskGenerator` once per cell.
 
-    python bench/bench_sweep.py [--model demo|vit_b] [--size 1024] [--points 32] [--cells 10] [--official-cells 3]
+    python bench/bench_sweep.py [--model demo|vit_b] [--size 1024] [--points 32] [--cells 10] [--low 0.5]
 
 The sweep is `cells` x `cells` values of pred_iou_thresh x stability_score_thresh over one
 decode of a `points` x `points` grid. Timed: the decode (once), the sweep of every cell from the
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=32)
     parser.add_argument("--cells", type=int, default=10, help="values per axis")
     parser.add_argument("--official-cells", type=int, default=3)
+    parser.add_argument("--low", type=float, default=0.5, help="lowest threshold of both axes (0: every candidate)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -47,8 +48,8 @@ def main() -> None:
     image = generate_scene(np.random.default_rng(7), args.size, args.size).image
     base = AmgConfig(points_per_side=args.points)
     axes = [
-        SweepAxis.linspace("pred_iou_thresh", 0.5, 0.98, args.cells),
-        SweepAxis.linspace("stability_score_thresh", 0.5, 0.98, args.cells),
+        SweepAxis.linspace("pred_iou_thresh", args.low, 0.98, args.cells),
+        SweepAxis.linspace("stability_score_thresh", args.low, 0.98, args.cells),
     ]
     cache = ComparisonCache()
     start = time.perf_counter()
