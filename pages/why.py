@@ -14,6 +14,7 @@ from samcompare_app.why_view import (
     funnels_of,
     histogram_section,
     legend_markdown,
+    missing_funnels_section,
     sweep_section,
 )
 
@@ -35,6 +36,9 @@ def load_model():  # noqa: ANN201 - the loaded SAM, only when a section needs th
 
 
 funnels = funnels_of(run)
+if funnels is None:
+    missing_funnels_section(load_model, run)
+    st.stop()
 everything = all(bool(funnel.computed.all()) for funnel in funnels)
 st.markdown(legend_markdown(), unsafe_allow_html=True)
 funnel_section(run, funnels)

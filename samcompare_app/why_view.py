@@ -46,12 +46,41 @@ def _progress_text(progress: Progress) -> str:
     return progress.stage
 
 
-def funnels_of(run: ComparisonRun) -> tuple[Funnel, ...]:
-    """The run's funnels, completed ones where the user asked for every candidate."""
+def funnels_of(run: ComparisonRun) -> tuple[Funnel, ...] | None:
+    """The run's funnels (completed ones where the user asked for every candidate); None when a result has none."""
     completed: dict[int, tuple[Funnel, ...]] = st.session_state.get(COMPLETED_KEY, {})
     if run.run_id in completed:
         return completed[run.run_id]
-    return tuple(result.funnel for result in run.results if result.funnel is not None)
+    funnels = tuple(result.funnel for result in run.results if result.funnel is not None)
+    return funnels if len(funnels) == len(run.results) else None
+
+
+def rebuild_funnels(model_loader: Any, run: ComparisonRun, everything: bool) -> None:
+    """Filter every setting again from its candidates (cached, or decoded anew) to get funnels; rerun the page."""
+    model = model_loader()
+    bar = st.progress(0.0, text="fetching the candidates")
+    floor = None if everything else _lowest_threshold(run)
+    funnels = []
+    for index, config in enumerate(run.configs):
+        bar.progress(index / len(run.configs), text=f"{config.name}: fetching and filtering the candidates")
+        candidates = setting_candidates(model, run.image, config, floor=floor, cache=shared_comparison_cache())
+        funnel = filter_setting(candidates, config).funnel
+        assert funnel is not None
+        funnels.append(funnel)
+    bar.progress(1.0, text="done")
+    st.session_state.setdefault(COMPLETED_KEY, {})[run.run_id] = tuple(funnels)
+    st.rerun()
+
+
+def missing_funnels_section(model_loader: Any, run: ComparisonRun) -> None:
+    st.info(
+        "This run's results carry no funnel (it was reopened from History, which keeps the masks, not every "
+        "candidate). Rebuilding filters each setting again from its candidates: no network while the cache "
+        "still holds this image's decode, else a decode as long as the run was.",
+        icon=":material/info:",
+    )
+    if st.button("Rebuild the funnels", key=f"rebuild_{run.run_id}"):
+        rebuild_funnels(model_loader, run, everything=False)
 
 
 def _lowest_threshold(run: ComparisonRun) -> float:
@@ -98,18 +127,7 @@ def completion_section(model_loader: Any, run: ComparisonRun, funnels: tuple[Fun
         icon=":material/info:",
     )
     if st.button(f"Compute stability and masks of all {total} candidates", key=f"complete_{run.run_id}"):
-        model = model_loader()
-        bar = st.progress(0.0, text="completing the candidates")
-        completed = []
-        for index, config in enumerate(run.configs):
-            bar.progress(index / len(run.configs), text=f"{config.name}: up-scaling the remaining candidates")
-            candidates = setting_candidates(model, run.image, config, floor=None, cache=shared_comparison_cache())
-            funnel = filter_setting(candidates, config).funnel
-            assert funnel is not None
-            completed.append(funnel)
-        bar.progress(1.0, text="done")
-        st.session_state.setdefault(COMPLETED_KEY, {})[run.run_id] = tuple(completed)
-        st.rerun()
+        rebuild_funnels(model_loader, run, everything=True)
 
 
 def histogram_section(run: ComparisonRun, funnels: tuple[Funnel, ...]) -> None:

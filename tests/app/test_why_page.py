@@ -96,3 +96,20 @@ def test_parse_ids() -> None:
     assert parse_ids("12, 40 #7", 50) == ([12, 40, 7], None)
     ids, problem = parse_ids("3 x 80", 50)
     assert ids == [3] and problem == "No candidate x, 80: ids run from 0 to 49."
+
+
+def test_a_run_without_funnels_offers_to_rebuild_them(app: AppTest) -> None:
+    """Runs reopened from History keep masks only: the page rebuilds the funnels from the candidates."""
+    import dataclasses
+
+    run = strict_run(app).session_state["comparison_run"]
+    bare = dataclasses.replace(run, results=tuple(dataclasses.replace(r, funnel=None) for r in run.results))
+    app.session_state["comparison_run"] = bare
+    open_why(app)
+    assert "carry no funnel" in texts(app.info)
+    app.button(key=f"rebuild_{run.run_id}").click().run()
+    assert not app.exception
+    rebuilt = app.session_state["why_completed_funnels"][run.run_id]
+    for result, funnel in zip(run.results, rebuilt, strict=True):
+        np.testing.assert_array_equal(funnel.fate_code, result.funnel.fate_code)
+    assert len(app.get("plotly_chart")) == 4
