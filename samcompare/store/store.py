@@ -262,12 +262,17 @@ class ResultStore:
                 "SELECT images.pixels_png FROM runs JOIN images ON images.id = runs.image_id WHERE runs.id = ?",
                 (int(run_id),),
             ).fetchone()[0]
+        return StoredRun(header, read_png(pixels_png), self.load_results(run_id))
+
+    def load_results(self, run_id: int) -> tuple[StoredResult, ...]:
+        """Every setting's result of a run, in the run's order, without the image."""
+        with self._connection() as connection:
             rows = connection.execute(
                 "SELECT id, setting_json, timings_json, cache_use_json, masks_npz, statistics_json, metrics_json "
                 "FROM results WHERE run_id = ? ORDER BY position",
                 (int(run_id),),
             ).fetchall()
-        results = tuple(
+        return tuple(
             StoredResult(
                 result_id=int(result_id),
                 result=unpack_result(masks, setting, json.loads(timings), json.loads(cache_use)),
@@ -276,7 +281,6 @@ class ResultStore:
             )
             for result_id, setting, timings, cache_use, masks, statistics, metrics in rows
         )
-        return StoredRun(header, read_png(pixels_png), results)
 
     def thumbnail(self, image_key: str) -> np.ndarray:
         """The stored thumbnail (RGB uint8) of an image, by its content hash."""
@@ -374,6 +378,29 @@ class ResultStore:
             if old is not None and old[0] is not None and old[0] != run_id:
                 _delete_run(connection, int(old[0]))  # the file changed: its old run goes
         return run_id
+
+    def batch_table(self, batch_id: int) -> pd.DataFrame:
+        """One row per file of the batch and setting (one row with no setting for a failed file), by name.
+
+        Columns: file_name, error, run_id, image_key, position, setting_name, result_id, mask_count,
+        coverage_pct, statistics, timings, metrics (dicts, or None).
+        """
+        query = (
+            "SELECT batch_items.file_name, batch_items.error, batch_items.run_id, images.image_key, "
+            "results.position, results.setting_name, results.id AS result_id, results.mask_count, "
+            "results.coverage_pct, results.statistics_json, results.timings_json, results.metrics_json "
+            "FROM batch_items LEFT JOIN runs ON runs.id = batch_items.run_id "
+            "LEFT JOIN images ON images.id = runs.image_id LEFT JOIN results ON results.run_id = runs.id "
+            "WHERE batch_items.batch_id = ? ORDER BY batch_items.file_name, results.position"
+        )
+        with self._connection() as connection:
+            rows = connection.execute(query, (int(batch_id),)).fetchall()
+        columns = [
+            "file_name", "error", "run_id", "image_key", "position", "setting_name", "result_id", "mask_count",
+            "coverage_pct", "statistics", "timings", "metrics",
+        ]  # fmt: skip
+        records = [(*row[:9], from_json(row[9]), from_json(row[10]), from_json(row[11])) for row in rows]
+        return pd.DataFrame.from_records(records, columns=columns)
 
 
 _HEADER_QUERY = (
