@@ -9,6 +9,7 @@ st.set_page_config(page_title="samcompare: compare SAM settings", page_icon=":ma
 navigation = st.navigation(
     [
         st.Page("pages/compare.py", title="Compare settings", icon=":material/compare:", default=True),
+        st.Page("pages/history.py", title="History", icon=":material/history:"),
         st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
         st.Page("pages/parameters.py", title="Parameters guide", icon=":material/menu_book:"),
     ]

@@ -5,9 +5,11 @@
 image (content hash, name, size, thumbnail, pixels), model, device, time and source (app or
 batch), and per setting the setting, statistics, masks, timings and ground-truth metrics (NULL
 until someone sets them). A `RunResult` read back gives records equal to the original's. Every
-failure to open or write it is a `StoreError`.
+failure to open or write it is a `StoreError`. `setting_choices` and `across_images` turn
+`ResultStore.results_table()` into one row per image for chosen settings.
 """
 
+from samcompare.store.across import VALUES, across_images, setting_choices, setting_label
 from samcompare.store.records import ImageRecord, ResultRecord, RunRecord, parameters_key
 from samcompare.store.schema import MIGRATIONS, SCHEMA_VERSION
 from samcompare.store.store import (
@@ -29,6 +31,7 @@ __all__ = [
     "HOME_VARIABLE",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "VALUES",
     "BatchItem",
     "ImageRecord",
     "ResultRecord",
@@ -39,7 +42,10 @@ __all__ = [
     "StoreError",
     "StoredResult",
     "StoredRun",
+    "across_images",
     "batch_signature",
     "default_store_path",
     "parameters_key",
+    "setting_choices",
+    "setting_label",
 ]
