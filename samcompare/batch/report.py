@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+import numbers
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -37,8 +38,8 @@ SUMMARY_COLUMNS = (
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+td.number { text-align: right; }
 td img { display: block; max-height: 96px; }
 .note { color: #555; font-size: 0.9em; }
 """
@@ -114,10 +115,13 @@ def worst_images(images: pd.DataFrame, setting: str, count: int = WORST_COUNT, b
 
 def _table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(column))}</th>" for column in frame.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(value)}</td>" for value in row) + "</tr>" for row in frame.itertuples(index=False)
-    )
+    body = "".join("<tr>" + "".join(_td(value) for value in row) + "</tr>" for row in frame.itertuples(index=False))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _td(value: object) -> str:
+    numeric = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return f'<td class="number">{_cell(value)}</td>' if numeric else f"<td>{_cell(value)}</td>"
 
 
 def _cell(value: object) -> str:
@@ -188,7 +192,7 @@ def report_html(
         worst = worst_images(images, config.name)
         rows = "".join(
             f"<tr><td>{_thumbnail(thumbnails.get(str(name)))}</td><td>{html.escape(str(name))}</td>"
-            f"<td>{masks}</td><td>{_cell(float(coverage))}</td></tr>"
+            f"{_td(int(masks))}{_td(float(coverage))}</tr>"
             for name, masks, coverage in zip(worst["image"], worst["masks"], worst["coverage_pct"], strict=True)
         )
         parts.append(

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import ray
 
 from samcompare.batch import run_batch
 from samcompare.batch.outputs import TIMING_COLUMNS
 from samcompare.store import ResultStore
 from tests.batch.conftest import SceneFolder, request_for
 from tests.engine.engine_helpers import assert_records_equal
-
-ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")
