@@ -11,6 +11,7 @@ navigation = st.navigation(
         st.Page("pages/compare.py", title="Compare settings", icon=":material/compare:", default=True),
         st.Page("pages/why.py", title="Why kept or dropped", icon=":material/filter_alt:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
+        st.Page("pages/history.py", title="History", icon=":material/history:"),
         st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
         st.Page("pages/parameters.py", title="Parameters guide", icon=":material/menu_book:"),
     ]

@@ -11,6 +11,7 @@ from samcompare.engine.cache import image_key
 from samcompare.estimate import estimate_run
 from samcompare.models import MODEL_CATALOGUE, ModelLoadError
 from samcompare_app.comparison import ComparisonRun, run_comparison
+from samcompare_app.history import record_run
 from samcompare_app.image_input import ActiveImage, image_picker
 from samcompare_app.resources import cached_model, device_name, is_demo, shared_comparison_cache
 from samcompare_app.results_view import RUN_KEY, current_run, show_results
@@ -57,6 +58,7 @@ def run_now(model_name: str, device: str, image: ActiveImage, configs: list, his
             label += ": threshold-only change, re-filtered from the cache at once (no network pass)"
         status.update(label=label, state="complete", expanded=False)
     st.session_state[RUN_KEY] = new_run
+    record_run(new_run)  # into the History page's store; warns once if it cannot be written
     history: dict = st.session_state.setdefault(HISTORY_KEY, {})
     history[history_key] = tuple(dict.fromkeys([*history.get(history_key, ()), *configs]))
 

@@ -15,10 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from samcompare.batch.ray_backend import RayBatchError
+from samcompare.batch.runner import DEFAULT_THREADS, BatchError
 from samcompare.config import AmgConfig, ConfigError
 from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, checkpoint_path, human_size, weights_dir
 from samcompare.models.download import DownloadError, checkpoint_status, download_checkpoint
 from samcompare.models.loading import ModelLoadError
+from samcompare.store.store import StoreError
 
 EXIT_USER_ERROR = 2
 DEFAULT_COMPARE_PRESETS = ("SAM default", "High precision")
@@ -322,6 +325,31 @@ def run_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_batch_command(args: argparse.Namespace) -> int:
+    from samcompare.batch import BatchRequest, run_batch
+    from samcompare.models import default_model
+
+    request = BatchRequest(
+        folder=args.folder,
+        configs=tuple(settings_of(args)),
+        model_name=args.model if args.model is not None else default_model(),
+        out_dir=args.out,
+        device=args.device,
+        ray_address=args.ray,
+        workers=args.workers,
+        threads=args.threads,
+    )
+    run_batch(request)
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _iou_threshold(text: str) -> float:
     value = float(text)
     if not 0.0 < value <= 1.0:
@@ -431,6 +459,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _model_and_output_arguments(tune_parser, "-tune")
     tune_parser.set_defaults(handler=run_tune)
+    batch = commands.add_parser(
+        "batch",
+        help="run settings on every image of a folder; resumable; locally or on a Ray cluster",
+        description="Every file in FOLDER that Pillow reads is run under each setting (one compare call per "
+        "image, so settings share work). Each image is committed to OUT/samcompare.db as it finishes: the same "
+        "command again skips what is done. Writes OUT/images.csv, OUT/summary.csv, OUT/masks/SETTING/IMAGE.json "
+        "(COCO) and OUT/report.html.",
+    )
+    batch.add_argument("folder", type=_path, metavar="FOLDER", help="the folder of images (not its subfolders)")
+    batch.add_argument("--preset", action="append", default=[], metavar="NAME", help="a preset by name (repeatable)")
+    batch.add_argument(
+        "--config", action="append", default=[], type=_path, metavar="FILE.json", help="a setting file (repeatable)"
+    )
+    batch.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
+    batch.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
+    batch.add_argument("--out", type=_path, required=True, help="output folder (holds the batch's own store)")
+    batch.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="run on Ray: alone, start a local Ray instance; with an address (host:port, ray://..., auto) join a "
+        "cluster. One worker per GPU, or per CPU slot.",
+    )
+    batch.add_argument("--workers", type=_positive_int, default=None, help="with --ray: at most this many workers")
+    batch.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=DEFAULT_THREADS,
+        help=f"torch threads per image, here and on each Ray worker (default {DEFAULT_THREADS}); results are "
+        "bit-identical between runs with the same count",
+    )
+    batch.set_defaults(handler=run_batch_command)
     return parser
 
 
@@ -444,7 +506,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except (ModelLoadError, DownloadError, ConfigError, InputError, FileNotFoundError) as error:
+    except (
+        ModelLoadError,
+        DownloadError,
+        ConfigError,
+        InputError,
+        FileNotFoundError,
+        BatchError,
+        StoreError,
+        RayBatchError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

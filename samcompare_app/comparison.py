@@ -18,6 +18,7 @@ from samcompare.config import AmgConfig
 from samcompare.engine import ComparisonCache, ProgressCallback, RunResult, compare
 from samcompare.engine.cache import image_key
 from samcompare.results import RunMasks, as_run_masks
+from samcompare.store import StoredRun
 
 _run_ids = itertools.count(1)
 
@@ -70,4 +71,21 @@ def run_comparison(
         results=tuple(results),
         masks=masks,
         seconds=time.perf_counter() - tick,
+    )
+
+
+def restore_comparison(stored: StoredRun) -> ComparisonRun:
+    """A stored run as the compare page keeps one: the same results, masks decoded once, no model needed."""
+    results = stored.run_results
+    image = stored.pixels
+    return ComparisonRun(
+        run_id=next(_run_ids),
+        image_name=stored.header.image_name,
+        image=image,
+        image_key=stored.header.image_key,
+        model_name=stored.header.model,
+        device=stored.header.device,
+        results=results,
+        masks=tuple(as_run_masks(result, image.shape) for result in results),
+        seconds=stored.header.seconds,
     )

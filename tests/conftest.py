@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,19 @@ import torch
 from samcompare.demo.architecture import build_demo_sam
 
 DEMO_CHECKPOINT = Path(__file__).resolve().parents[1] / "samcompare" / "demo" / "assets" / "sam_demo.pth"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def samcompare_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The store of every test (and of the app servers they start) in a temporary folder, never the user's."""
+    home = tmp_path_factory.mktemp("samcompare-home")
+    previous = os.environ.get("SAMCOMPARE_HOME")
+    os.environ["SAMCOMPARE_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("SAMCOMPARE_HOME", None)
+    else:
+        os.environ["SAMCOMPARE_HOME"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,195 @@
+"""Every file a batch leaves in its output folder, derived from the store alone, in a fixed order.
+
+Because nothing here depends on the order images finished in, a batch that was killed and
+started again writes the same files as one that ran through: only the timing columns differ.
+Each file is written to a temporary name and renamed, so a reader never sees half a file.
+
+    images.csv          one row per image and setting: image, setting, status, masks, coverage_pct,
+                        seconds, then any metric columns stored with the results
+    summary.csv         one row per setting over the folder
+    masks/<setting>/<image>.json    COCO JSON of each image's masks for each setting
+    report.html         a self-contained page of charts and the worst images per setting
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from samcompare.config import AmgConfig
+from samcompare.results.exports.coco import coco_json_bytes
+from samcompare.results.report import unique_slugs
+from samcompare.store import ResultStore
+
+IMAGES_CSV = "images.csv"
+SUMMARY_CSV = "summary.csv"
+MASKS_DIR = "masks"
+REPORT_HTML = "report.html"
+IMAGES_COLUMNS = ("image", "setting", "status", "masks", "coverage_pct", "seconds")
+TIMING_COLUMNS = frozenset({"seconds", "seconds_total", "seconds_mean"})  # the only columns a rerun may change
+DONE = "done"
+NOT_RUN = "not run"
+
+
+@dataclass(frozen=True)
+class BatchFiles:
+    """The paths `write_outputs` wrote."""
+
+    images_csv: Path
+    summary_csv: Path
+    masks_dir: Path
+    report_html: Path
+    images: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def status_text(error: str | None) -> str:
+    return DONE if error is None else f"failed: {error}"
+
+
+def images_table(batch: pd.DataFrame, names: Sequence[str], configs: Sequence[AmgConfig]) -> pd.DataFrame:
+    """One row per image (in `names` order) and setting (in `configs` order) from `ResultStore.batch_table`."""
+    by_name = {name: rows for name, rows in batch.groupby("file_name", sort=False)}
+    rows: list[dict[str, Any]] = []
+    metric_columns: list[str] = []
+    for name in names:
+        found = by_name.get(name)
+        error = None if found is None or pd.isna(found["error"].iloc[0]) else str(found["error"].iloc[0])
+        done = found is not None and error is None
+        results = {int(row.position): row for row in found.itertuples()} if found is not None and done else {}
+        for position, config in enumerate(configs):
+            row: dict[str, Any] = {"image": name, "setting": config.name}
+            if found is None:
+                row["status"] = NOT_RUN
+            elif not done:
+                row["status"] = status_text(error)
+            else:
+                result = results[position]
+                row.update(
+                    status=DONE,
+                    masks=int(result.mask_count),
+                    coverage_pct=float(result.coverage_pct),
+                    seconds=float(result.timings["total"]),
+                )
+                for key, value in (result.metrics or {}).items():
+                    if key == "setting":
+                        continue
+                    if key not in metric_columns:
+                        metric_columns.append(key)
+                    row[key] = value
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=[*IMAGES_COLUMNS, *metric_columns])
+    table["masks"] = table["masks"].astype("Int64")
+    return table
+
+
+def summary_table(images: pd.DataFrame, configs: Sequence[AmgConfig], batch: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting: how many images ran or failed, and the spread of masks and coverage over them."""
+    scores = _score_means(batch)
+    rows = []
+    for position, config in enumerate(configs):
+        mine = images.iloc[position :: len(configs)]  # rows are image by image, settings in order
+        done = mine[mine["status"] == DONE]
+        masks = done["masks"].astype(float)
+        coverage = done["coverage_pct"].astype(float)
+        mine_scores = scores[scores["position"] == position] if len(scores) else scores
+        rows.append(
+            {
+                "setting": config.name,
+                "images": len(mine),
+                "done": len(done),
+                "failed": int(mine["status"].str.startswith("failed").sum()),
+                "masks_total": int(masks.sum()),
+                "masks_mean": _stat(masks, np.mean),
+                "masks_median": _stat(masks, np.median),
+                "masks_min": _stat(masks, np.min),
+                "masks_max": _stat(masks, np.max),
+                "coverage_pct_mean": _stat(coverage, np.mean),
+                "coverage_pct_median": _stat(coverage, np.median),
+                "coverage_pct_min": _stat(coverage, np.min),
+                "predicted_iou_mean": _stat(mine_scores.get("predicted_iou", pd.Series(dtype=float)), np.mean),
+                "stability_score_mean": _stat(mine_scores.get("stability_score", pd.Series(dtype=float)), np.mean),
+                "seconds_total": float(done["seconds"].astype(float).sum()),
+                "seconds_mean": _stat(done["seconds"].astype(float), np.mean),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _stat(values: pd.Series, function: Any) -> float:
+    clean = values.dropna()
+    return float(function(clean)) if len(clean) else float("nan")
+
+
+def _score_means(batch: pd.DataFrame) -> pd.DataFrame:
+    """Per done result, the mean predicted IoU and stability of its masks (NaN for a result without masks)."""
+    done = batch[batch["error"].isna() & batch["position"].notna()]
+    rows = [
+        {
+            "position": int(row.position),
+            "predicted_iou": _number(row.statistics.get("predicted_iou_mean")),
+            "stability_score": _number(row.statistics.get("stability_score_mean")),
+        }
+        for row in done.itertuples()
+    ]
+    return pd.DataFrame(rows, columns=["position", "predicted_iou", "stability_score"])
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file beside `path` and rename it: `path` is whole or untouched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False, float_format="%.6g", lineterminator="\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_outputs(
+    store: ResultStore,
+    batch_id: int,
+    names: Sequence[str],
+    configs: Sequence[AmgConfig],
+    out_dir: Path,
+    title: str = "samcompare batch",
+) -> BatchFiles:
+    """Write images.csv, summary.csv, the COCO files and report.html for the files `names` of the batch."""
+    from samcompare.batch.report import report_html
+
+    batch = store.batch_table(batch_id)
+    batch = batch[batch["file_name"].isin(set(names))]
+    images = images_table(batch, names, configs)
+    summary = summary_table(images, configs, batch)
+    masks_dir = out_dir / MASKS_DIR
+    slugs = unique_slugs([config.name for config in configs])
+    for run_id in sorted({int(run_id) for run_id in batch["run_id"].dropna()}):
+        header = store.run_header(run_id)
+        for position, stored in enumerate(store.load_results(run_id)):
+            coco = coco_json_bytes(stored.result, file_name=header.image_name)
+            write_atomic(masks_dir / slugs[position] / f"{header.image_name}.json", coco)
+    thumbnails = {key: store.thumbnail_png(key) for key in sorted(set(batch["image_key"].dropna()))}
+    key_of = {row.file_name: row.image_key for row in batch.itertuples() if isinstance(row.image_key, str)}
+    html = report_html(title, images, summary, configs, {name: thumbnails[key] for name, key in key_of.items()})
+    files = BatchFiles(out_dir / IMAGES_CSV, out_dir / SUMMARY_CSV, masks_dir, out_dir / REPORT_HTML, images, summary)
+    write_atomic(files.images_csv, csv_bytes(images))
+    write_atomic(files.summary_csv, csv_bytes(summary))
+    write_atomic(files.report_html, html.encode("utf-8"))
+    return files

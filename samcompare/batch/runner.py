@@ -1,0 +1,215 @@
+"""`run_batch`: every image of a folder under the same settings, resumable, locally or on Ray.
+
+Each image's run is committed to OUT/samcompare.db the moment it finishes, so a batch stopped at
+any point loses at most the images in progress; started again, it skips every file already done
+(same name, same bytes) and runs the rest. The output files are then derived from the store.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from samcompare.batch.inputs import BatchInputs, file_digest, list_inputs
+from samcompare.batch.outputs import BatchFiles, write_outputs
+from samcompare.batch.work import ImageOutcome, process_image, torch_threads
+from samcompare.config import AmgConfig
+from samcompare.store import DATABASE_NAME, ResultStore, batch_signature
+
+DEFAULT_THREADS = 1
+
+
+class BatchError(ValueError):
+    """A batch that cannot start: no images, clashing setting names, an output folder holding another batch."""
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """What to run: a folder, settings and a model, where the results go, and where the work runs."""
+
+    folder: Path
+    configs: tuple[AmgConfig, ...]
+    model_name: str
+    out_dir: Path
+    device: str = "auto"
+    ray_address: str | None = None  # None: this process; "local": a local Ray instance; else a cluster address
+    workers: int | None = None  # Ray only: at most this many workers
+    threads: int = DEFAULT_THREADS  # torch threads per image, here and on every Ray worker
+
+    @property
+    def store_path(self) -> Path:
+        return self.out_dir / DATABASE_NAME
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """The folder's images and which of them still need running."""
+
+    inputs: BatchInputs
+    batch_id: int
+    todo: tuple[tuple[str, str], ...]  # (file name, digest) of files not done yet, by name
+
+    @property
+    def already_done(self) -> int:
+        return len(self.inputs.names) - len(self.todo)
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """How a batch ended."""
+
+    images: int
+    ran_now: int
+    done: int
+    failed: int
+    files: BatchFiles
+
+
+def check_request(request: BatchRequest) -> None:
+    if not request.configs:
+        raise BatchError("give at least one setting (--preset NAME or --config FILE)")
+    names = [config.name for config in request.configs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise BatchError(f"two settings are named {repeated[0]!r}; give each setting its own name")
+    if request.threads < 1:
+        raise BatchError(f"threads must be at least 1, got {request.threads}")
+    if request.workers is not None and request.workers < 1:
+        raise BatchError(f"workers must be at least 1, got {request.workers}")
+
+
+def plan_batch(request: BatchRequest, store: ResultStore) -> BatchPlan:
+    """List the folder, find (or create) this batch in the store, and leave out what is done."""
+    try:
+        inputs = list_inputs(request.folder)
+    except NotADirectoryError as error:
+        raise BatchError(str(error)) from None
+    if not inputs.names:
+        raise BatchError(f"no image files in {request.folder}")
+    signature = batch_signature(request.model_name, request.configs)
+    for _, model, configs in store.batches():
+        if batch_signature(model, configs) != signature:
+            raise BatchError(
+                f"{request.out_dir} holds a batch of other settings or another model ({model}: "
+                f"{', '.join(config.name for config in configs)}); choose another --out"
+            )
+    batch_id = store.batch_id(request.model_name, request.configs)
+    items = store.batch_items(batch_id)
+    todo = []
+    for name in inputs.names:
+        try:
+            digest = file_digest(inputs.path(name).read_bytes())
+        except OSError:
+            digest = ""  # unreadable: it fails again below, with its message
+        item = items.get(name)
+        if item is None or not item.done or item.file_digest != digest:
+            todo.append((name, digest))
+    return BatchPlan(inputs, batch_id, tuple(todo))
+
+
+def local_outcomes(
+    request: BatchRequest,
+    jobs: Sequence[tuple[str, str]],
+    read: Callable[[str], bytes],
+    on_ready: Callable[[str], None] | None = None,
+) -> Iterator[ImageOutcome]:
+    """Outcomes of `jobs` computed in this process, one image at a time."""
+    from samcompare.models import load_model
+
+    model = load_model(request.model_name, request.device)
+    device = str(next(model.parameters()).device)
+    if on_ready is not None:
+        on_ready(f"model {request.model_name} on {device}, {request.threads} torch thread(s)")
+    with torch_threads(request.threads):
+        for name, digest in jobs:
+            try:
+                data = read(name)
+            except OSError as error:
+                yield ImageOutcome(name, digest, None, f"{name}: cannot read the file ({error})")
+                continue
+            yield process_image(model, request.model_name, device, name, data, digest, request.configs)
+
+
+def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
+    """Run what is left of the batch, committing each image as it finishes, then write the output files."""
+    from tqdm import tqdm
+
+    check_request(request)
+    request.out_dir.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(request.store_path)
+    plan = plan_batch(request, store)
+    inputs = plan.inputs
+    left_out = f" ({inputs.skipped} other files left out)" if inputs.skipped else ""
+    echo(
+        f"{len(inputs.names)} images in {request.folder}{left_out}; {plan.already_done} done before, "
+        f"{len(plan.todo)} to run"
+    )
+
+    def read(name: str) -> bytes:
+        return inputs.path(name).read_bytes()
+
+    bar: Any = None
+
+    def ready(description: str) -> None:
+        nonlocal bar  # the bar starts once the model is loaded, so its rate and time left are the images'
+        echo(description)
+        bar = tqdm(total=len(plan.todo), unit="image", file=sys.stderr, disable=not progress)
+
+    outcomes: Iterator[ImageOutcome]
+    if not plan.todo:
+        outcomes = iter(())
+    elif request.ray_address is None:
+        outcomes = local_outcomes(request, plan.todo, read, on_ready=ready)
+    else:
+        from samcompare.batch.ray_backend import ray_outcomes
+
+        outcomes = ray_outcomes(
+            request.model_name,
+            request.device,
+            request.configs,
+            plan.todo,
+            read,
+            address=request.ray_address,
+            workers=request.workers,
+            threads=request.threads,
+            on_workers=lambda described: ready(f"Ray: {len(described)} workers ({', '.join(sorted(set(described)))})"),
+        )
+    ran = failed_now = 0
+    try:
+        for outcome in outcomes:
+            store.record_batch_item(plan.batch_id, outcome.file_name, outcome.file_digest, outcome.run, outcome.error)
+            ran += 1
+            failed_now += not outcome.done
+            if bar is not None:
+                bar.set_postfix_str(f"failed {failed_now}" if failed_now else "", refresh=False)
+                bar.update(1)
+    except KeyboardInterrupt:
+        echo(f"interrupted: {ran} images stored, {len(plan.todo) - ran} left; run the same command again to go on")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    files = write_outputs(
+        store,
+        plan.batch_id,
+        inputs.names,
+        request.configs,
+        request.out_dir,
+        f"{request.folder.name}: {request.model_name}",
+    )
+    done_images = int((files.images.drop_duplicates("image")["status"] == "done").sum())
+    summary = BatchSummary(
+        images=len(inputs.names),
+        ran_now=ran,
+        done=done_images,
+        failed=len(inputs.names) - done_images,
+        files=files,
+    )
+    echo(
+        f"{summary.done} of {summary.images} images done, {summary.failed} failed; wrote {files.images_csv.name}, "
+        f"{files.summary_csv.name}, {files.masks_dir.name}/ and {files.report_html.name} in {request.out_dir}"
+    )
+    return summary
