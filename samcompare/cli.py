@@ -338,6 +338,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
         ray_address=args.ray,
         workers=args.workers,
         threads=args.threads,
+        gt_dir=args.gt_dir,
+        iou_thresholds=args.iou,
     )
     run_batch(request)
     return 0
@@ -484,6 +486,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run on Ray: alone, start a local Ray instance; with an address (host:port, ray://..., auto) join a "
         "cluster. One worker per GPU, or per CPU slot.",
     )
+    batch.add_argument(
+        "--gt-dir",
+        type=_path,
+        default=None,
+        metavar="GTDIR",
+        help="ground truth per image, paired by file stem (label-map PNG, COCO JSON or ZIP): adds evaluate's metrics",
+    )
+    batch.add_argument("--iou", type=_iou_list, default=(0.5, 0.75), metavar="T,T", help="IoU thresholds for --gt-dir")
     batch.add_argument("--workers", type=_positive_int, default=None, help="with --ray: at most this many workers")
     batch.add_argument(
         "--threads",

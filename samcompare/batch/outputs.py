@@ -34,6 +34,7 @@ MASKS_DIR = "masks"
 REPORT_HTML = "report.html"
 IMAGES_COLUMNS = ("image", "setting", "status", "masks", "coverage_pct", "seconds")
 TIMING_COLUMNS = frozenset({"seconds", "seconds_total", "seconds_mean"})  # the only columns a rerun may change
+HIDDEN_METRIC_KEYS = frozenset({"setting", "ground_truth_digest"})  # stored with the metrics, not columns
 DONE = "done"
 NOT_RUN = "not run"
 
@@ -79,7 +80,7 @@ def images_table(batch: pd.DataFrame, names: Sequence[str], configs: Sequence[Am
                     seconds=float(result.timings["total"]),
                 )
                 for key, value in (result.metrics or {}).items():
-                    if key == "setting":
+                    if key in HIDDEN_METRIC_KEYS:
                         continue
                     if key not in metric_columns:
                         metric_columns.append(key)
@@ -92,7 +93,10 @@ def images_table(batch: pd.DataFrame, names: Sequence[str], configs: Sequence[Am
 
 def summary_table(images: pd.DataFrame, configs: Sequence[AmgConfig], batch: pd.DataFrame) -> pd.DataFrame:
     """One row per setting: how many images ran or failed, and the spread of masks and coverage over them."""
+    from samcompare.batch.metrics import GROUND_TRUTH_COLUMN, metric_means
+
     scores = _score_means(batch)
+    metric_columns = [c for c in images.columns if c not in IMAGES_COLUMNS and c != GROUND_TRUTH_COLUMN]
     rows = []
     for position, config in enumerate(configs):
         mine = images.iloc[position :: len(configs)]  # rows are image by image, settings in order
@@ -116,6 +120,7 @@ def summary_table(images: pd.DataFrame, configs: Sequence[AmgConfig], batch: pd.
                 "coverage_pct_min": _stat(coverage, np.min),
                 "predicted_iou_mean": _stat(mine_scores.get("predicted_iou", pd.Series(dtype=float)), np.mean),
                 "stability_score_mean": _stat(mine_scores.get("stability_score", pd.Series(dtype=float)), np.mean),
+                **(metric_means(done, metric_columns) if metric_columns else {}),
                 "seconds_total": float(done["seconds"].astype(float).sum()),
                 "seconds_mean": _stat(done["seconds"].astype(float), np.mean),
             }

@@ -34,7 +34,14 @@ SUMMARY_COLUMNS = (
     "coverage_pct_min",
     "predicted_iou_mean",
     "stability_score_mean",
+    "gt_images",
+    "precision_50_mean",
+    "recall_50_mean",
+    "f1_50_mean",
+    "mean_best_iou_mean",
+    "ap_mean",
 )
+WORST_BY_TRUTH = "f1_50"  # with ground truth: the images a setting gets most wrong
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
@@ -183,21 +190,34 @@ def report_html(
                 "pair-coverage",
             ),
         ]
+    by_truth = WORST_BY_TRUTH in images.columns and images[WORST_BY_TRUTH].notna().any()
+    if by_truth:
+        parts.insert(
+            parts.index("<h2>Distributions per setting</h2>") + 1,
+            _chart(distribution_figure(images, configs, WORST_BY_TRUTH, "F1 at IoU 0.5 per image"), "distribution-f1"),
+        )
     parts.append("<h2>Worst images for each setting</h2>")
     parts.append(
-        f'<p class="note">The {WORST_COUNT} images with the lowest coverage (the share of the image inside any mask): '
-        "where a setting leaves most of the picture unexplained.</p>"
+        f'<p class="note">The {WORST_COUNT} images with the lowest F1 at IoU 0.5 against their ground truth: where '
+        "a setting gets most wrong.</p>"
+        if by_truth
+        else f'<p class="note">The {WORST_COUNT} images with the lowest coverage (the share of the image inside any '
+        "mask): where a setting leaves most of the picture unexplained.</p>"
     )
+    by = WORST_BY_TRUTH if by_truth else WORST_BY
     for config in configs:
-        worst = worst_images(images, config.name)
+        worst = worst_images(images[images[by].notna()], config.name, by=by)
         rows = "".join(
             f"<tr><td>{_thumbnail(thumbnails.get(str(name)))}</td><td>{html.escape(str(name))}</td>"
-            f"{_td(int(masks))}{_td(float(coverage))}</tr>"
-            for name, masks, coverage in zip(worst["image"], worst["masks"], worst["coverage_pct"], strict=True)
+            f"{_td(int(masks))}{_td(float(coverage))}{_td(float(value)) if by_truth else ''}</tr>"
+            for name, masks, coverage, value in zip(
+                worst["image"], worst["masks"], worst["coverage_pct"], worst[by], strict=True
+            )
         )
+        extra = "<th>F1 @0.5</th>" if by_truth else ""
         parts.append(
             f"<h3>{html.escape(config.name)}</h3><table><thead><tr><th></th><th>image</th><th>masks</th>"
-            f"<th>coverage %</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<th>coverage %</th>{extra}</tr></thead><tbody>{rows}</tbody></table>"
         )
     if len(failed):
         parts += ["<h2>Failed files</h2>", _table(failed[["image", "status"]])]

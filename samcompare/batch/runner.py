@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from samcompare.batch.inputs import BatchInputs, file_digest, list_inputs
+from samcompare.batch.metrics import GroundTruthFolderError, ground_truth_files, score_batch
 from samcompare.batch.outputs import BatchFiles, write_outputs
 from samcompare.batch.work import ImageOutcome, process_image, torch_threads
 from samcompare.config import AmgConfig
@@ -38,6 +39,8 @@ class BatchRequest:
     ray_address: str | None = None  # None: this process; "local": a local Ray instance; else a cluster address
     workers: int | None = None  # Ray only: at most this many workers
     threads: int = DEFAULT_THREADS  # torch threads per image, here and on every Ray worker
+    gt_dir: Path | None = None  # ground truth by file stem: metrics of evaluate per image and setting
+    iou_thresholds: tuple[float, ...] = (0.5, 0.75)
 
     @property
     def store_path(self) -> Path:
@@ -138,6 +141,12 @@ def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progre
     from tqdm import tqdm
 
     check_request(request)
+    gt_files = None
+    if request.gt_dir is not None:
+        try:
+            gt_files = ground_truth_files(request.gt_dir)  # before any image runs: a bad folder fails fast
+        except GroundTruthFolderError as error:
+            raise BatchError(str(error)) from None
     request.out_dir.mkdir(parents=True, exist_ok=True)
     store = ResultStore(request.store_path)
     plan = plan_batch(request, store)
@@ -192,6 +201,9 @@ def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progre
     finally:
         if bar is not None:
             bar.close()
+    if gt_files is not None:
+        scored = score_batch(store, plan.batch_id, gt_files, request.iou_thresholds, echo)
+        echo(f"ground truth for {sum(Path(n).stem in gt_files for n in inputs.names)} images; {scored} scored now")
     files = write_outputs(
         store,
         plan.batch_id,
