@@ -93,11 +93,10 @@ def planned_work(base: AmgConfig, space: SearchSpace) -> list[AmgConfig]:
     """One setting per (plan, stability offset) the search decodes: what `estimate_run` needs to price it."""
     offsets = dict.fromkeys([float(base.stability_score_offset), *space.stability_score_offsets])
     floor = min(space.pred_iou_thresh[0], base.pred_iou_thresh)
-    return [
-        plan.replace(stability_score_offset=offset, pred_iou_thresh=floor)
-        for plan in plans(base, space)
-        for offset in offsets
+    work = [
+        plan.replace(stability_score_offset=o, pred_iou_thresh=floor) for plan in plans(base, space) for o in offsets
     ]
+    return [*work, base]  # the start is scored too, on its own plan if the search leaves it out
 
 
 @dataclass(frozen=True, eq=False)
