@@ -329,9 +329,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
     from samcompare.batch import BatchRequest, run_batch
     from samcompare.models import default_model
 
+    configs = [AmgConfig.preset(name) for name in args.preset]  # no default pair: a batch names its settings
+    configs += [read_setting_file(path) for path in args.config]
     request = BatchRequest(
         folder=args.folder,
-        configs=tuple(settings_of(args)),
+        configs=tuple(configs),
         model_name=args.model if args.model is not None else default_model(),
         out_dir=args.out,
         device=args.device,
