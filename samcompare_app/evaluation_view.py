@@ -40,7 +40,7 @@ from samcompare.results import mask_table
 from samcompare.samples import SAMPLES, load_sample, sample_ground_truth
 from samcompare_app.charts import setting_colour
 from samcompare_app.comparison import ComparisonRun
-from samcompare_app.results_view import _memo
+from samcompare_app.results_view import _memo, selectable_mask_table
 from samcompare_app.state import recall, remember, restore_widget
 
 GROUND_TRUTH_KEY = "ground_truth_by_image"  # image key -> KeptGroundTruth
@@ -306,18 +306,7 @@ def setting_tab(
     table = _memo(("table", run.run_id, index), lambda: mask_table(run.masks[index]))
     shown = table.copy()
     shown.insert(1, "mark", [marks.label_of(rle) or "" for rle in run.masks[index].coco_rles()])
-    st.dataframe(
-        shown,
-        key=_table_key(run, index),
-        on_select="rerun",
-        selection_mode="multi-row",
-        hide_index=True,
-        height=min(38 + 35 * max(len(shown), 1), 320),
-        column_config={
-            "predicted_iou": st.column_config.NumberColumn(format="%.3f"),
-            "stability_score": st.column_config.NumberColumn(format="%.3f"),
-        },
-    )
+    selectable_mask_table(shown, _table_key(run, index))
     chosen = selected_ids(run, index)
     columns = st.columns(3)
     for column, (text, label) in zip(

@@ -128,11 +128,11 @@ def pictures_and_masks() -> None:
             _mask_tab(run, index)
 
 
-def _mask_tab(run: ComparisonRun, index: int) -> None:
-    table = _memo(("table", run.run_id, index), lambda: mask_table(run.masks[index]))
+def selectable_mask_table(table: Any, key: str) -> None:
+    """A setting's mask table whose rows the user selects (row position = mask id), as every page shows it."""
     st.dataframe(
         table,
-        key=_table_key(run, index),
+        key=key,
         on_select="rerun",
         selection_mode="multi-row",
         hide_index=True,
@@ -142,6 +142,11 @@ def _mask_tab(run: ComparisonRun, index: int) -> None:
             "stability_score": st.column_config.NumberColumn(format="%.3f"),
         },
     )
+
+
+def _mask_tab(run: ComparisonRun, index: int) -> None:
+    table = _memo(("table", run.run_id, index), lambda: mask_table(run.masks[index]))
+    selectable_mask_table(table, _table_key(run, index))
     chosen = selected_ids(run, index)
     scope = st.radio(
         "Download",
