@@ -20,6 +20,8 @@ VALUES = {
     "mean stability score": "stability_score_mean",
     "median mask area": "area_median",
     "seconds": "seconds",
+    "F1 at IoU 0.5 (with ground truth)": "f1_50",
+    "AP (with ground truth)": "ap",
 }
 
 

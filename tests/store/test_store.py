@@ -107,6 +107,12 @@ def test_metrics_are_null_until_set(tmp_path) -> None:  # noqa: ANN001
     assert first.metrics == {**metrics, "ap": None} and second.metrics is None
     table = store.results_table()
     assert table["metrics"].tolist() == [{**metrics, "ap": None}, None]
+    from samcompare.store import VALUES, across_images
+
+    key = table["parameters_key"].iloc[0]
+    assert across_images(table, [key], VALUES["F1 at IoU 0.5 (with ground truth)"]).iloc[0, -1] is None
+    store.set_metrics(first.result_id, {**metrics, "f1_50": 0.75})
+    assert across_images(store.results_table(), [key], "f1_50").iloc[0, -1] == 0.75
     store.set_metrics(first.result_id, None)
     assert store.load_run(run_id).results[0].metrics is None
     with pytest.raises(KeyError):
