@@ -83,6 +83,30 @@ def _to_rgb_uint8(image: object, notes: list[str]) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
+def read_source(
+    source: bytes | str | Path, name: str | None, default_label: str, error_type: type[ValueError]
+) -> tuple[bytes, str]:
+    """The bytes of a file path or of bytes given, and the label messages name it by.
+
+    A missing, unreadable or empty file raises `error_type` with one line that names it.
+    """
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        label = name or path.name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise error_type(f"{label}: file not found") from None
+        except OSError as error:
+            raise error_type(f"{label}: cannot read the file ({error.strerror or error})") from None
+    else:
+        data = bytes(source)
+        label = name or default_label
+    if not data:
+        raise error_type(f"{label}: the file is empty")
+    return data, label
+
+
 def load_image(source: bytes | str | Path, name: str | None = None) -> LoadedImage:
     """Decode `source` (file bytes or a path) to upright RGB uint8, with notes on every conversion.
 
@@ -90,20 +114,7 @@ def load_image(source: bytes | str | Path, name: str | None = None) -> LoadedIma
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        label = name or path.name
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ImageLoadError(f"{label}: file not found") from None
-        except OSError as error:
-            raise ImageLoadError(f"{label}: cannot read the file ({error.strerror or error})") from None
-    else:
-        data = bytes(source)
-        label = name or "image"
-    if not data:
-        raise ImageLoadError(f"{label}: the file is empty")
+    data, label = read_source(source, name, "image", ImageLoadError)
     notes: list[str] = []
     try:
         with Image.open(io.BytesIO(data)) as opened:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from samcompare.images import read_source
 from samcompare.results.exports.png_zip import MASK_FILE_PATTERN
 from samcompare.results.masks import RunMasks, decode_mask, encode_mask, rle_areas
 
@@ -336,20 +337,7 @@ def load_ground_truth(
     file name, picks a COCO image when several have the image's size.
     """
     size = (int(image_size[0]), int(image_size[1]))
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        label = file_name or path.name
-        try:
-            content = path.read_bytes()
-        except FileNotFoundError:
-            raise GroundTruthError(f"{label}: file not found") from None
-        except OSError as error:
-            raise GroundTruthError(f"{label}: cannot read the file ({error.strerror or error})") from None
-    else:
-        content = bytes(data)
-        label = file_name or "ground truth"
-    if not content:
-        raise GroundTruthError(f"{label}: the file is empty")
+    content, label = read_source(data, file_name, "ground truth", GroundTruthError)
 
     if content.startswith(PNG_SIGNATURE):
         labels = _label_map_png(content, label)
