@@ -150,11 +150,11 @@ COMPARE_COLUMNS = {
 }
 
 
-def settings_of(args: argparse.Namespace) -> list[AmgConfig]:
-    """The settings a run asks for: --preset ones, then --config files; the default pair without either."""
+def settings_of(args: argparse.Namespace, default: Sequence[str] = DEFAULT_COMPARE_PRESETS) -> list[AmgConfig]:
+    """The settings a run asks for: --preset ones, then --config files; the `default` presets without either."""
     configs = [AmgConfig.preset(name) for name in args.preset]
     configs += [read_setting_file(path) for path in args.config]
-    return configs or [AmgConfig.preset(name) for name in DEFAULT_COMPARE_PRESETS]
+    return configs or [AmgConfig.preset(name) for name in default]
 
 
 def run_settings(args: argparse.Namespace, image: np.ndarray, configs: list[AmgConfig], note: str = "") -> list[Any]:
@@ -329,11 +329,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
     from samcompare.batch import BatchRequest, run_batch
     from samcompare.models import default_model
 
-    configs = [AmgConfig.preset(name) for name in args.preset]  # no default pair: a batch names its settings
-    configs += [read_setting_file(path) for path in args.config]
     request = BatchRequest(
         folder=args.folder,
-        configs=tuple(configs),
+        configs=tuple(settings_of(args, default=())),  # no default pair: a batch names its settings
         model_name=args.model if args.model is not None else default_model(),
         out_dir=args.out,
         device=args.device,
@@ -359,6 +357,14 @@ def _iou_threshold(text: str) -> float:
     if not 0.0 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
     return value
+
+
+def _settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """--preset NAME and --config FILE, each repeatable: the settings a verb runs, in that order."""
+    parser.add_argument("--preset", action="append", default=[], metavar="NAME", help="a preset by name (repeatable)")
+    parser.add_argument(
+        "--config", action="append", default=[], type=_path, metavar="FILE.json", help="a setting file (repeatable)"
+    )
 
 
 def _model_and_output_arguments(parser: argparse.ArgumentParser, out_suffix: str = "") -> None:
@@ -392,10 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"Without either: {' and '.join(repr(n) for n in DEFAULT_COMPARE_PRESETS)}.",
     )
     compare.add_argument("image", type=_path, help="the image (any format Pillow reads)")
-    compare.add_argument("--preset", action="append", default=[], metavar="NAME", help="a preset by name (repeatable)")
-    compare.add_argument(
-        "--config", action="append", default=[], type=_path, metavar="FILE.json", help="a setting file (repeatable)"
-    )
+    _settings_arguments(compare)
     _model_and_output_arguments(compare, "")
     compare.add_argument(
         "--iou-threshold", type=_iou_threshold, default=0.5, help="mask IoU for matching the first two settings"
@@ -426,10 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("image", type=_path, help="the image (any format Pillow reads)")
     evaluate.add_argument("--gt", type=_path, required=True, metavar="FILE", help="the image's ground truth")
-    evaluate.add_argument("--preset", action="append", default=[], metavar="NAME", help="a preset by name (repeatable)")
-    evaluate.add_argument(
-        "--config", action="append", default=[], type=_path, metavar="FILE.json", help="a setting file (repeatable)"
-    )
+    _settings_arguments(evaluate)
     evaluate.add_argument(
         "--iou",
         type=_iou_list,
@@ -451,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune_parser.add_argument("--gt", type=_path, required=True, metavar="FILE", help="the image's ground truth")
     tune_parser.add_argument("--objective", default="f1_50", help="what to maximise (default f1_50)")
     tune_parser.add_argument("--min-precision", type=float, default=0.0, help="precision floor for recall_NN")
-    tune_parser.add_argument("--trials", type=int, default=100, help="settings to try (default 100)")
+    tune_parser.add_argument("--trials", type=_positive_int, default=100, help="settings to try (default 100)")
     tune_parser.add_argument("--seed", type=int, default=0, help="the sampler's seed: same seed, same trials")
     start = tune_parser.add_mutually_exclusive_group()
     start.add_argument("--preset", metavar="NAME", help="start from this preset (default: SAM default)")
@@ -472,10 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(COCO) and OUT/report.html.",
     )
     batch.add_argument("folder", type=_path, metavar="FOLDER", help="the folder of images (not its subfolders)")
-    batch.add_argument("--preset", action="append", default=[], metavar="NAME", help="a preset by name (repeatable)")
-    batch.add_argument(
-        "--config", action="append", default=[], type=_path, metavar="FILE.json", help="a setting file (repeatable)"
-    )
+    _settings_arguments(batch)
     batch.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
     batch.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
     batch.add_argument("--out", type=_path, required=True, help="output folder (holds the batch's own store)")

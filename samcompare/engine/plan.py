@@ -42,8 +42,3 @@ def plan_crops(config: AmgConfig, image_size: tuple[int, int]) -> tuple[CropTask
         crop_box = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
         tasks.append(CropTask(crop_box, int(layer), grid, array_key(grid), config.points_per_batch))
     return tuple(tasks)
-
-
-def same_plan(a: AmgConfig, b: AmgConfig, image_size: tuple[int, int]) -> bool:
-    """True when both settings decode the same crops with the same grids and batches."""
-    return plan_crops(a, image_size) == plan_crops(b, image_size)

@@ -37,7 +37,6 @@ SHORT_NAMES = {
 DEFAULT_PRED_IOU = (0.5, 0.95, 10)  # start, stop, count: the grid the app opens with
 DEFAULT_STABILITY = (0.5, 0.95, 10)
 DEFAULT_BOX_NMS = (0.3, 1.0, 8)
-DEFAULT_MIN_AREA = (0, 400, 9)
 
 
 class SweepError(ConfigError):

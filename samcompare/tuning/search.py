@@ -135,10 +135,6 @@ class TuneResult:
                 break
         return best
 
-    @property
-    def improvement(self) -> float:
-        return self.best(1)[0].value - self.base.value
-
     def frame(self) -> pd.DataFrame:
         """`trials.csv`: one row per trial, its parameters, its score and its main figures."""
         rows = [_trial_row(trial) for trial in self.trials]
@@ -214,6 +210,8 @@ def tune(
 
     base = base if base is not None else AmgConfig()
     space = space if space is not None else SearchSpace()
+    if trials < 1:
+        raise ConfigError("trials", f"must be at least 1, got {trials}")
     if objective.needs_marks == isinstance(reference, GroundTruth):
         raise ObjectiveError(
             "agreement needs marked masks" if objective.needs_marks else f"{objective.describe()} needs ground truth"

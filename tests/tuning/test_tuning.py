@@ -143,6 +143,8 @@ def test_mismatched_objective_and_bad_spaces_say_why(island_sam):
         tune(island_sam, shapes.image, truth, Objective.parse("agreement_50"), trials=1)
     with pytest.raises(ObjectiveError, match="needs ground truth"):
         tune(island_sam, shapes.image, Marks(), Objective.parse("f1_50"), trials=1)
+    with pytest.raises(ConfigError, match="trials: must be at least 1"):
+        tune(island_sam, shapes.image, truth, Objective.parse("f1_50"), trials=0)
     with pytest.raises(ConfigError, match="pred_iou_thresh"):
         SearchSpace(pred_iou_thresh=(0.9, 0.5))
     with pytest.raises(ConfigError, match="stability_score_thresh"):
