@@ -29,7 +29,9 @@ def describe(progress: Progress) -> str:
     return f"{progress.config_name}: {progress.stage} ({where}{batch})"
 
 
-def run_now(model_name: str, device: str, image: ActiveImage, configs: list, history_key: tuple) -> None:
+def run_now(
+    model_name: str, device: str, image: ActiveImage, configs: list, history_key: tuple, automatic: bool
+) -> None:
     try:
         model = cached_model(model_name, device)
     except ModelLoadError as error:
@@ -58,7 +60,7 @@ def run_now(model_name: str, device: str, image: ActiveImage, configs: list, his
             label += ": threshold-only change, re-filtered from the cache at once (no network pass)"
         status.update(label=label, state="complete", expanded=False)
     st.session_state[RUN_KEY] = new_run
-    record_run(new_run)  # into the History page's store; warns once if it cannot be written
+    record_run(new_run, automatic)  # into the History page's store; warns once if it cannot be written
     history: dict = st.session_state.setdefault(HISTORY_KEY, {})
     history[history_key] = tuple(dict.fromkeys([*history.get(history_key, ()), *configs]))
 
@@ -92,7 +94,7 @@ if estimate.is_long and changed:
 
 # A threshold-only change needs no network: re-filter at once instead of waiting for a click.
 if clicked or (run is not None and same_input and changed and estimate.network_free):
-    run_now(model_name, device, image, configs, history_key)
+    run_now(model_name, device, image, configs, history_key, automatic=not clicked)
     run = current_run()
     same_input = run is not None and (run.model_name, run.device, run.image_key) == history_key
     changed = run is None or not same_input or run.configs != tuple(configs)

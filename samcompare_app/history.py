@@ -20,6 +20,7 @@ from samcompare_app.results_view import RUN_KEY, current_run
 HISTORY_OFF_KEY = "history_off"  # the message of the store error that turned history off for this session
 OPENED_KEY = "history_opened"  # (stored run id, ComparisonRun.run_id) of the run History opened
 LIMIT_KEY = "history_limit"
+LAST_RECORDED_KEY = "history_last_recorded"  # (stored run id, image key, model, device, automatic)
 PAGE_SIZE = 20
 
 
@@ -47,14 +48,26 @@ def open_store() -> ResultStore | None:
         return None
 
 
-def record_run(run: ComparisonRun) -> None:
-    """Keep a finished comparison in the store; the first failure warns once and turns history off."""
+def record_run(run: ComparisonRun, automatic: bool = False) -> None:
+    """Keep a finished comparison in the store; the first failure warns once and turns history off.
+
+    An `automatic` run (the page's re-filter after a threshold change, not a press of Run) that follows
+    another automatic one on the same image replaces its entry: dragging a threshold leaves one entry
+    with its latest value, not one per step. Runs the user started stay.
+    """
     if history_off_message() is not None:
         return
+    source = (run.image_key, run.model_name, run.device)
+    previous = st.session_state.get(LAST_RECORDED_KEY)
     try:
-        ResultStore().add_run(run.image, run.image_name, run.model_name, run.device, run.results, "app", run.seconds)
+        store = ResultStore()
+        run_id = store.add_run(run.image, run.image_name, run.model_name, run.device, run.results, "app", run.seconds)
+        if automatic and previous is not None and previous[1:] == (*source, True):
+            store.delete_run(previous[0])
     except StoreError as error:
         _turn_off(error)
+        return
+    st.session_state[LAST_RECORDED_KEY] = (run_id, *source, automatic)
 
 
 def when(timestamp: float) -> str:

@@ -143,3 +143,22 @@ def test_an_unwritable_store_warns_once_and_the_app_goes_on(tmp_path: Path, monk
     assert at.session_state["comparison_run"].run_id != first.run_id  # a second run, no second warning
     at.switch_page(HISTORY_PAGE).run()
     assert not at.exception and not at.error
+
+
+def test_dragging_a_threshold_leaves_one_entry_beside_the_run_it_started_from(
+    history_home: Path, ran_app: AppTest
+) -> None:
+    from tests.app.conftest import setting_inputs
+
+    first = ran_app.session_state["comparison_run"]
+    for value in (0.2, 0.3, 0.4):
+        setting_inputs(ran_app, "pred_iou_thresh")[0].set_value(value)
+        ran_app.run()  # each re-filters at once, from the cache
+        assert ran_app.session_state["comparison_run"].network_free
+    runs = ResultStore().runs()
+    assert len(runs) == 2  # the run the user started, and the latest re-filter
+    latest, started = runs
+    assert started.settings[0].mask_count == len(first.results[0])
+    assert latest.run_id > started.run_id
+    stored = ResultStore().load_run(latest.run_id).results[0].result
+    assert stored.config.pred_iou_thresh == 0.4
