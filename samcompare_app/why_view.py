@@ -32,6 +32,7 @@ from samcompare.explain.sweep import DEFAULT_BOX_NMS, DEFAULT_PRED_IOU, DEFAULT_
 from samcompare.results.pictures import mask_colour
 from samcompare_app.comparison import ComparisonRun
 from samcompare_app.resources import shared_comparison_cache
+from samcompare_app.results_view import _memo
 from samcompare_app.settings_editor import add_setting
 
 COMPLETED_KEY = "why_completed_funnels"  # run_id -> funnels with every candidate post-processed
@@ -164,7 +165,8 @@ def dropped_section(model_loader: Any, run: ComparisonRun, funnels: tuple[Funnel
         key=f"why_fates_{run.run_id}_{index}",
     )
     ids = np.flatnonzero(np.isin(funnel.fates, chosen_fates))
-    table = funnel.table(ids)
+    # Reasons are written per row: keep the table across the fragment's reruns (row picks, typed ids).
+    table = _memo(("why_table", run.run_id, index, everything, tuple(chosen_fates)), lambda: funnel.table(ids))
     table_key = f"why_table_{run.run_id}_{index}_{everything}"
     st.dataframe(
         table[["id", "fate", "reason", "predicted_iou", "stability_score", "area", "crop", "point_x", "point_y"]],
