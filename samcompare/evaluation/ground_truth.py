@@ -12,14 +12,20 @@ Three formats, told apart by their content, not their file name:
   of our own masks export (`masks/mask_0003.png`, ...) is read by its mask files alone.
 
 Objects are kept as compressed COCO RLE, the form pycocotools computes IoUs on. Every bad file
-gives a `GroundTruthError` with one line that says what is wrong.
+gives a `GroundTruthError` with one line that says what is wrong, hostile ones too: a PNG is
+checked against the image's size from its header before a pixel is decoded (so a 20,000 x 20,000
+label map costs nothing), a ZIP may hold at most `MAX_ZIP_ENTRIES` entries and
+`MAX_ZIP_PIXELS` mask pixels (`MAX_ZIP_BYTES` unpacked bytes) in all, and JSON nested too deeply
+for the parser is refused.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,6 +43,18 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 FORMATS_TEXT = "a label-map PNG, a COCO JSON file or a ZIP of mask PNGs"
+# Limits on a ZIP of mask PNGs, checked from its directory before anything is unpacked. 10,000
+# entries is far more objects than any image's ground truth holds; 4 gigapixels of masks is about
+# 4,000 masks of a 1024 x 1024 image or 330 of a 12-megapixel photo (each decoded one at a time);
+# 1 GiB of unpacked files bounds what the PNGs themselves may weigh.
+MAX_ZIP_ENTRIES = 10_000
+MAX_ZIP_PIXELS = 4_000_000_000
+MAX_ZIP_BYTES = 1 << 30
+# Polygon coordinates beyond this (or not finite) are refused: pycocotools would overflow its ints.
+MAX_POLYGON_COORDINATE = 1_000_000
+# What zipfile raises on a broken archive or member (a bad CRC, a corrupt deflate stream, an
+# unknown compression method, an encrypted member).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, ValueError, RuntimeError, NotImplementedError, EOFError)
 
 
 class GroundTruthError(ValueError):
@@ -136,16 +154,31 @@ def ground_truth_from_label_map(labels: np.ndarray, source: str = "label map") -
     return GroundTruth((int(array.shape[0]), int(array.shape[1])), rles, source)
 
 
-def _read_png(data: bytes, label: str) -> np.ndarray:
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """(H, W) from a PNG's IHDR chunk, read without decoding anything; None when the header is not there."""
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        return None
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return height, width
+
+
+def _read_png(data: bytes, label: str, expected_size: tuple[int, int]) -> np.ndarray:
     """The PNG's values as stored: (H, W) for grey, 16-bit grey and palette indices; (H, W, 3) for colour.
 
-    Pillow keeps 16-bit grey as "I;16" (read as uint16, never squeezed to 8 bit as `convert("L")`
-    would) and a palette image's indices as they are (OpenCV would expand them to colours).
+    Its size is checked against `expected_size` (H, W) from the header first, so a huge PNG is
+    refused before a pixel is decoded. Pillow keeps 16-bit grey as "I;16" (read as uint16, never
+    squeezed to 8 bit as `convert("L")` would) and a palette image's indices as they are (OpenCV
+    would expand them to colours).
     """
     from PIL import Image
 
+    header_size = _png_size(data)
+    if header_size is not None and header_size != expected_size:
+        raise size_mismatch(header_size, expected_size, label)
     try:
         with Image.open(io.BytesIO(data)) as image:
+            if (image.height, image.width) != expected_size:
+                raise size_mismatch((image.height, image.width), expected_size, label)
             image.load()
             mode = image.mode
             if mode in ("1", "L", "P", "I", "I;16", "I;16L", "I;16B", "I;16N"):
@@ -153,12 +186,18 @@ def _read_png(data: bytes, label: str) -> np.ndarray:
             if mode in ("LA", "PA"):  # the value band; transparency says nothing about labels
                 return np.asarray(image.getchannel(0)).astype(np.int64)
             return np.asarray(image.convert("RGB")).astype(np.int64)
+    except Image.DecompressionBombError:
+        raise GroundTruthError(f"{label}: the PNG is too large to decode safely") from None
+    except MemoryError:
+        raise GroundTruthError(f"{label}: not enough memory to decode the PNG") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:
+        if isinstance(error, GroundTruthError):
+            raise
         raise GroundTruthError(f"{label}: cannot read the PNG, it is truncated or corrupt ({error})") from None
 
 
-def _label_map_png(data: bytes, label: str) -> np.ndarray:
-    values = _read_png(data, label)
+def _label_map_png(data: bytes, label: str, size: tuple[int, int]) -> np.ndarray:
+    values = _read_png(data, label, size)
     if values.ndim == 3:
         if not (np.array_equal(values[..., 0], values[..., 1]) and np.array_equal(values[..., 0], values[..., 2])):
             raise GroundTruthError(
@@ -172,39 +211,98 @@ def _label_map_png(data: bytes, label: str) -> np.ndarray:
 def _zip_masks(data: bytes, label: str, image_size: tuple[int, int]) -> list[dict[str, Any]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except ZIP_ERRORS as error:
         raise GroundTruthError(f"{label}: cannot read the ZIP, it is truncated or corrupt ({error})") from None
     with archive:
-        names = sorted(
-            name
-            for name in archive.namelist()
-            if name.lower().endswith(".png") and not name.startswith("__MACOSX/") and not name.endswith("/")
+        entries = archive.infolist()
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise GroundTruthError(
+                f"{label}: the ZIP holds {len(entries):,} entries, more than the {MAX_ZIP_ENTRIES:,} allowed"
+            )
+        members = sorted(
+            (entry for entry in entries if _is_mask_file(entry.filename)), key=lambda entry: entry.filename
         )
-        ours = [name for name in names if MASK_FILE_PATTERN.match(name)]
-        names = ours or names  # our own export: its overlay.png is no object
-        if not names:
+        ours = [entry for entry in members if MASK_FILE_PATTERN.match(entry.filename)]
+        members = ours or members  # our own export: its overlay.png is no object
+        if not members:
             raise GroundTruthError(f"{label}: the ZIP holds no PNG files; it should hold one mask PNG per object")
+        unpacked = sum(entry.file_size for entry in members)
+        if unpacked > MAX_ZIP_BYTES:
+            raise GroundTruthError(
+                f"{label}: its PNGs unpack to {unpacked / 2**20:,.0f} MiB, more than the "
+                f"{MAX_ZIP_BYTES / 2**20:,.0f} MiB allowed"
+            )
+        pixels = len(members) * image_size[0] * image_size[1]
+        if pixels > MAX_ZIP_PIXELS:
+            raise GroundTruthError(
+                f"{label}: {len(members):,} masks of {size_text(image_size)} are {pixels:,} pixels, more than the "
+                f"{MAX_ZIP_PIXELS:,} allowed; split the ground truth or give a label map"
+            )
         rles = []
-        for name in names:
+        for entry in members:
+            name = entry.filename
             member = f"{label}/{name}"
             try:
-                member_data = archive.read(name)
-            except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as error:
+                member_data = archive.read(entry)
+            except ZIP_ERRORS as error:
                 raise GroundTruthError(f"{member}: cannot read it from the ZIP ({error})") from None
-            values = _read_png(member_data, member)
+            values = _read_png(member_data, member, image_size)
             mask = np.asarray(values.any(axis=2) if values.ndim == 3 else values != 0)
-            if mask.shape != image_size:
-                raise size_mismatch(mask.shape, image_size, member)
             if mask.any():  # an empty PNG is no object
                 rles.append(encode_mask(mask))
     return rles
 
 
+def _is_mask_file(name: str) -> bool:
+    return name.lower().endswith(".png") and not name.startswith("__MACOSX/") and not name.endswith("/")
+
+
 def _as_int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # None, text, NaN, infinity
         return None
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"an RLE count is a whole number, not {value!r}")
+    return value
+
+
+def _compressed_runs(counts: bytes) -> list[int] | None:
+    """The run lengths of a compressed COCO RLE string, decoded as pycocotools' `rleFrString` does.
+
+    None when the string is malformed: pycocotools itself checks nothing and would read past the
+    string's end or write past the mask's (a crash, not an error) on such input.
+    """
+    runs: list[int] = []
+    position, length = 0, len(counts)
+    while position < length:
+        value, shift, more = 0, 0, True
+        while more:
+            if position >= length or shift > 6:
+                return None
+            code = counts[position] - 48
+            if not 0 <= code < 64:
+                return None
+            value |= (code & 0x1F) << (5 * shift)
+            more = bool(code & 0x20)
+            position += 1
+            shift += 1
+            if not more and code & 0x10:
+                value |= -1 << (5 * shift)
+        if len(runs) > 2:
+            value += runs[-2]
+        runs.append(value)
+    return runs
+
+
+def _check_runs(runs: list[int] | None, size: tuple[int, int], label: str) -> None:
+    """An RLE's runs must be lengths that add up to the image exactly (anything else overruns the mask)."""
+    total = size[0] * size[1]
+    if runs is None or any(run < 0 or run >= 2**32 for run in runs) or sum(runs) != total:
+        raise GroundTruthError(f"{label}: the RLE counts are corrupt (their runs do not cover the {total:,} pixels)")
 
 
 def _annotation_rle(segmentation: Any, size: tuple[int, int], label: str) -> dict[str, Any]:
@@ -215,6 +313,11 @@ def _annotation_rle(segmentation: Any, size: tuple[int, int], label: str) -> dic
             polygons = [[float(v) for v in polygon] for polygon in segmentation]
             if any(len(polygon) < 6 or len(polygon) % 2 for polygon in polygons):
                 raise GroundTruthError(f"{label}: a polygon needs at least 3 points as x, y pairs")
+            # pycocotools turns coordinates into C ints unchecked: NaN or 1e309 would crash the process.
+            if not all(math.isfinite(v) and abs(v) <= MAX_POLYGON_COORDINATE for p in polygons for v in p):
+                raise GroundTruthError(
+                    f"{label}: a polygon point is not a number within {MAX_POLYGON_COORDINATE:,} px of the image"
+                )
             return dict(mask_utils.merge(mask_utils.frPyObjects(polygons, height, width)))
         if isinstance(segmentation, Mapping) and "counts" in segmentation and "size" in segmentation:
             rle_size = (int(segmentation["size"][0]), int(segmentation["size"][1]))
@@ -222,18 +325,19 @@ def _annotation_rle(segmentation: Any, size: tuple[int, int], label: str) -> dic
                 raise size_mismatch(rle_size, size, label)
             counts = segmentation["counts"]
             if isinstance(counts, list):
-                return dict(mask_utils.frPyObjects({"size": list(rle_size), "counts": counts}, height, width))
+                values = [_count(value) for value in counts]
+                _check_runs(values, rle_size, label)
+                return dict(mask_utils.frPyObjects({"size": list(rle_size), "counts": values}, height, width))
             if isinstance(counts, str):
                 counts = counts.encode("ascii")
             if not isinstance(counts, bytes):
                 raise GroundTruthError(f"{label}: RLE counts must be a string or a list of integers")
-            rle = {"size": list(rle_size), "counts": counts}
-            mask_utils.area(rle)  # reads the counts: garbage fails here, not later
-            return rle
+            _check_runs(_compressed_runs(counts), rle_size, label)
+            return {"size": list(rle_size), "counts": counts}
     except GroundTruthError:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, UnicodeEncodeError) as error:
-        raise GroundTruthError(f"{label}: cannot decode the segmentation ({error})") from None
+    except (TypeError, ValueError, KeyError, IndexError, UnicodeEncodeError, OverflowError, MemoryError) as error:
+        raise GroundTruthError(f"{label}: cannot decode the segmentation ({type(error).__name__}: {error})") from None
     raise GroundTruthError(f"{label}: a segmentation is a list of polygons or an RLE with size and counts")
 
 
@@ -273,6 +377,8 @@ def _coco_objects(
         raise GroundTruthError(f"{label}: not UTF-8 text, so not a COCO JSON file") from None
     except json.JSONDecodeError as error:
         raise GroundTruthError(f"{label}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    except RecursionError:
+        raise GroundTruthError(f"{label}: JSON nested too deeply to read; COCO JSON is a few levels deep") from None
     note = ""
     if isinstance(parsed, list):  # a results file or SAM records: one image's annotations
         annotations = parsed
@@ -340,9 +446,7 @@ def load_ground_truth(
     content, label = read_source(data, file_name, "ground truth", GroundTruthError)
 
     if content.startswith(PNG_SIGNATURE):
-        labels = _label_map_png(content, label)
-        if labels.shape != size:
-            raise size_mismatch(labels.shape, size, label)
+        labels = _label_map_png(content, label, size)
         truth = ground_truth_from_label_map(labels, f"{label} (label map)")
         if not len(truth):
             raise GroundTruthError(f"{label}: no objects: every pixel is 0, the background")
