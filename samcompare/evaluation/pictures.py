@@ -1,8 +1,10 @@
 """A setting's masks against the ground truth in three colours: found objects, missed objects, false masks.
 
 It is samcompare.results' match picture with the ground truth as the second run: a found object
-is drawn as the union of the object and its mask in greens and blues, a false mask (matched to
-no object) orange-red, a missed object (matched by no mask) magenta.
+is drawn as the union of the object and its mask in greens and blues, a missed object (matched by
+no mask) magenta, and a false mask (matched to no object) as an orange-red outline beneath them
+all: a whole-image background mask, which counts as false, would otherwise tint everything and
+hide what was found.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ def evaluation_picture(
     if match.pairs and max(p.a_id for p in match.pairs) >= len(masks):
         raise ValueError("the match names masks the run does not have: match the whole run, not a subset")
     report = _report(match, len(masks), len(gt), masks.config.name if masks.config is not None else "setting")
-    return match_picture(image_rgb, masks, gt.run_masks(), report, opacity=opacity, outlines=outlines)
+    return match_picture(
+        image_rgb, masks, gt.run_masks(), report, opacity=opacity, outlines=outlines, only_in_a_outlined=True
+    )
 
 
 def evaluation_legend(match: GroundTruthMatch) -> list[tuple[str, Colour]]:

@@ -109,19 +109,42 @@ def sweep_heatmap(
     markers: Sequence[tuple[AmgConfig, str]] = (),
     where: dict[str, float] | None = None,
 ) -> go.Figure:
-    """`value` over pred_iou_thresh (x) x stability_score_thresh (y), each setting in `markers` drawn at its cell."""
+    """`value` over pred_iou_thresh (x) x stability_score_thresh (y), each setting in `markers` drawn at its cell.
+
+    The cells are square scatter markers coloured by value, not a plotly heatmap: plotly reports
+    clicks on markers as selections (Streamlit returns no points for a heatmap's), so a click picks
+    a cell. The marker size fills the plot's height.
+    """
     grid = result.grid("pred_iou_thresh", "stability_score_thresh", value, where)
-    text = grid.map(lambda v: f"{v:.0f}" if value == "masks" else f"{v:.1f}")
+    height = 480
+    margin = {"l": 60, "r": 10, "t": 50, "b": 60}
+    xs, ys, values = [], [], []
+    for y in grid.index:
+        for x in grid.columns:
+            xs.append(f"{x:g}")
+            ys.append(f"{y:g}")
+            values.append(float(grid.loc[y, x]))
+    side = max(8.0, (height - margin["t"] - margin["b"] - 40) / max(len(grid.index), 1) * 0.92)
+    label = "masks kept" if value == "masks" else "image covered (%)"
     figure = go.Figure(
-        go.Heatmap(
-            z=grid.to_numpy(),
-            x=[f"{v:g}" for v in grid.columns],
-            y=[f"{v:g}" for v in grid.index],
-            text=text.to_numpy(),
-            texttemplate="%{text}",
-            colorscale="Viridis",
-            colorbar={"title": "masks" if value == "masks" else "coverage %"},
-            hovertemplate="pred_iou_thresh %{x}<br>stability_score_thresh %{y}<br>" + value + " %{z}<extra></extra>",
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers+text",
+            text=[f"{v:.0f}" if value == "masks" else f"{v:.1f}" for v in values],
+            textfont={"size": 11, "color": ["white" if v < _midpoint(values) else "black" for v in values]},
+            marker={
+                "symbol": "square",
+                "size": side,
+                "color": values,
+                "colorscale": "Viridis",
+                "showscale": True,
+                "colorbar": {"title": "masks" if value == "masks" else "coverage %"},
+                "line": {"width": 0},
+            },
+            name="cells",
+            showlegend=False,
+            hovertemplate="pred_iou_thresh %{x}<br>stability_score_thresh %{y}<br>" + value + " %{text}<extra></extra>",
         )
     )
     for index, (config, colour) in enumerate(markers):
@@ -132,25 +155,35 @@ def sweep_heatmap(
                 x=[f"{x:g}"],
                 y=[f"{y:g}"],
                 mode="markers",
-                marker={"symbol": "square-open", "size": 30, "line": {"width": 3}, "color": colour},
+                marker={"symbol": "square-open", "size": side, "line": {"width": 3}, "color": colour},
                 name=config.name,
                 hovertemplate=f"{config.name}<extra></extra>",
                 showlegend=True,
                 legendrank=index,
             )
         )
-    label = "masks kept" if value == "masks" else "image covered (%)"
-    figure.update_xaxes(type="category")  # the swept values, evenly spaced, whatever their step
-    figure.update_yaxes(type="category")
+    figure.update_xaxes(type="category", categoryorder="array", categoryarray=[f"{v:g}" for v in grid.columns])
+    figure.update_yaxes(type="category", categoryorder="array", categoryarray=[f"{v:g}" for v in grid.index])
     figure.update_layout(
         title=f"{label}: {result.base.name} over pred_iou_thresh x stability_score_thresh",
         xaxis_title="pred_iou_thresh",
         yaxis_title="stability_score_thresh",
-        height=480,
-        margin={"l": 60, "r": 10, "t": 50, "b": 60},
+        height=height,
+        margin=margin,
+        plot_bgcolor="white",
+        clickmode="event+select",
+        dragmode=False,
         legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
     )
     return figure
+
+
+def _midpoint(values: Sequence[float]) -> float:
+    """Where Viridis turns light: text on cells above it is black, below it white."""
+    if not values:
+        return 0.0
+    low, high = min(values), max(values)
+    return low + 0.6 * (high - low)
 
 
 def _nearest(values: Sequence[float], target: float) -> float:
@@ -159,29 +192,44 @@ def _nearest(values: Sequence[float], target: float) -> float:
 
 
 def sweep_curve(result: SweepResult, markers: Sequence[tuple[AmgConfig, str]] = ()) -> go.Figure:
-    """A one-parameter sweep: masks kept (left axis) and coverage (right axis) against the value."""
+    """A one-parameter sweep: masks kept (top) and coverage (bottom) against the value, each on its own axis.
+
+    Counts get whole-number ticks and coverage a 0-100 % axis with rounded ticks, so a change of a
+    tenth of a percent is not drawn as a cliff.
+    """
     parameter = result.parameters[0]
     frame = result.frame.sort_values(parameter)
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_trace(go.Scatter(x=frame[parameter], y=frame["masks"], mode="lines+markers", name="masks"))
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    figure.add_trace(go.Scatter(x=frame[parameter], y=frame["masks"], mode="lines+markers", name="masks"), row=1, col=1)
     figure.add_trace(
-        go.Scatter(x=frame[parameter], y=frame["coverage_pct"], mode="lines+markers", name="coverage %"),
-        secondary_y=True,
+        go.Scatter(x=frame[parameter], y=frame["coverage_pct"], mode="lines+markers", name="coverage %"), row=2, col=1
     )
     for config, colour in markers:
         figure.add_vline(
             x=float(getattr(config, parameter)), line_color=colour, line_dash="dash", annotation_text=config.name
         )
+    most = int(frame["masks"].max()) if len(frame) else 0
     figure.update_layout(
         title=f"{SHORT_NAMES[parameter]}: {result.base.name}",
-        xaxis_title=parameter,
-        height=340,
-        margin={"l": 50, "r": 50, "t": 50, "b": 50},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
+        height=380,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        showlegend=False,
     )
-    figure.update_yaxes(title_text="masks", secondary_y=False)
-    figure.update_yaxes(title_text="coverage %", secondary_y=True)
+    figure.update_xaxes(title_text=parameter, row=2, col=1)
+    figure.update_yaxes(title_text="masks", rangemode="tozero", tickformat="d", dtick=_nice_step(most), row=1, col=1)
+    figure.update_yaxes(title_text="coverage %", range=[0, 100], tickformat=".0f", dtick=25, row=2, col=1)
     return figure
+
+
+def _nice_step(largest: int, ticks: int = 5) -> int:
+    """A whole tick step (1, 2, 5, 10, 20, 50, ...) giving at most about `ticks` ticks up to `largest`."""
+    raw = max(largest, 1) / ticks
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            if magnitude * factor >= raw:
+                return magnitude * factor
+        magnitude *= 10
 
 
 def sweep_report_figures(result: SweepResult) -> list[go.Figure]:

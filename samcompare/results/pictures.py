@@ -195,11 +195,14 @@ def match_picture(
     opacity: float = 0.5,
     outlines: bool = True,
     legend: bool = False,
+    only_in_a_outlined: bool = False,
 ) -> np.ndarray:
     """Matched pairs (union of both masks) in greens and blues; masks only in A orange-red, only in B magenta.
 
     Unmatched masks are drawn on top, so the differences between settings stand out. With
-    `legend`, a white band under the picture names the three colours (see `match_legend`).
+    `only_in_a_outlined`, masks only in A are drawn beneath everything as outlines alone: a large
+    one (a whole-image background mask) then hides nothing. With `legend`, a white band under the
+    picture names the three colours (see `match_legend`; pages draw a real legend instead).
     """
     image_rgb = as_rgb(image)
     masks_a = as_run_masks(run_a, image_rgb.shape)
@@ -218,11 +221,12 @@ def match_picture(
     a_ids = largest_first(combined, range(offset_a, offset_b))
     b_ids = largest_first(combined, range(offset_b, len(union_records)))
     unmatched_opacity = max(opacity, 0.6)  # differences are what this picture is for
-    layers = [
-        _Layer(matched_ids, [matched_colour(i) for i in matched_ids], opacity, outlines),
-        _Layer(a_ids, [ONLY_IN_A_COLOUR] * len(a_ids), unmatched_opacity, outlines),
-        _Layer(b_ids, [ONLY_IN_B_COLOUR] * len(b_ids), unmatched_opacity, outlines),
-    ]
+    matched = _Layer(matched_ids, [matched_colour(i) for i in matched_ids], opacity, outlines)
+    only_b = _Layer(b_ids, [ONLY_IN_B_COLOUR] * len(b_ids), unmatched_opacity, outlines)
+    if only_in_a_outlined:
+        layers = [_Layer(a_ids, [ONLY_IN_A_COLOUR] * len(a_ids), 0.0, True), matched, only_b]
+    else:
+        layers = [matched, _Layer(a_ids, [ONLY_IN_A_COLOUR] * len(a_ids), unmatched_opacity, outlines), only_b]
     picture = _paint(image_rgb, combined, layers)
     if legend:
         picture = np.concatenate([picture, _legend_band(picture.shape[1], match_legend(report))], axis=0)

@@ -31,10 +31,26 @@ def test_each_kind_in_its_colour() -> None:
     found, missed, false = picture[6, 6].astype(int), picture[30, 30].astype(int), picture[6, 30].astype(int)
     assert found[1] > found[0] or found[2] > found[0]  # greens and blues
     assert missed.tolist() == [round(c * 0.6) for c in MISSED_COLOUR]
-    assert false.tolist() == [round(c * 0.6) for c in FALSE_MASK_COLOUR]
+    assert false.tolist() == [0, 0, 0]  # a false mask is not filled...
+    assert picture[2, 30].tolist() == list(FALSE_MASK_COLOUR)  # ...but outlined
     assert picture[20, 20].tolist() == [0, 0, 0]  # nothing there
     labels = [label for label, _ in evaluation_legend(match)]
     assert labels == ["found objects (1)", "missed objects (1)", "false masks (1)"]
+
+
+def test_a_whole_image_false_mask_hides_nothing_found() -> None:
+    """A background mask counts as false; it must not tint the objects that were found."""
+    truth = ground_truth_from_masks([FOUND, MISSED])
+    background = np.ones(SHAPE, dtype=bool)
+    run = run_result_from_masks([background, FOUND], AmgConfig(name="s"))
+    match = evaluate_run(run, truth, (0.5,)).at(0.5).match
+    assert match.false_masks == (0,)
+    grey = np.full((*SHAPE, 3), 100, np.uint8)
+    picture = evaluation_picture(grey, run, truth, match, opacity=0.6, outlines=False)
+    found = picture[6, 6].astype(int)
+    assert found[0] < 100 and max(found[1], found[2]) > 100  # the found object's green-blue, no orange over it
+    assert picture[20, 20].tolist() == [100, 100, 100]  # the background is left as it was
+    assert picture[0, 20].tolist() == list(FALSE_MASK_COLOUR)  # the false mask's outline: the image's edge
 
 
 def test_the_ground_truth_must_be_of_the_image() -> None:
