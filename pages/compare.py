@@ -1,105 +1,262 @@
-"""Compare page: one image, several generator settings, results side by side."""
+"""Compare page: one image, several generator settings, results side by side.
+
+The results of the last run are drawn before a new run starts, and the run's status sits under
+the Run button: Stop (Streamlit's) then leaves the page with those results and a line saying how
+far the stopped run got. A threshold-only change is re-filtered at once, before anything is drawn.
+"""
 
 from __future__ import annotations
 
 import time
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import StopException
 
 from samcompare.engine import Progress
-from samcompare.engine.cache import image_key
-from samcompare.estimate import estimate_run
+from samcompare.estimate import RunEstimate, estimate_run
 from samcompare.models import MODEL_CATALOGUE, ModelLoadError
-from samcompare_app.comparison import ComparisonRun, run_comparison
+from samcompare_app.comparison import ComparisonRun, refilter, run_comparison
 from samcompare_app.history import record_run
 from samcompare_app.image_input import ActiveImage, image_picker
 from samcompare_app.resources import cached_model, device_name, is_demo, shared_comparison_cache
-from samcompare_app.results_view import RUN_KEY, current_run, show_results
+from samcompare_app.results_view import show_results
+from samcompare_app.run_control import describe_progress, say_after_stop, speed_calibration, stopped_message
 from samcompare_app.settings_editor import settings_editor
-from samcompare_app.state import language, selected_model
+from samcompare_app.state import (
+    CLEANUP_MEMOS_KEY,
+    NETWORK_HISTORY_KEY,
+    RUN_NOTICE_KEY,
+    current_run,
+    language,
+    selected_model,
+    set_current_run,
+    store,
+    tr,
+)
 
-HISTORY_KEY = "network_history"  # (model, device, image key) -> settings already run: their work is cached
+
+def model_type_of(model_name: str) -> str:
+    spec = MODEL_CATALOGUE.get(model_name)
+    return spec.model_type if spec is not None else "vit_h"
 
 
-def describe(progress: Progress) -> str:
-    if progress.stage == "done":
-        return "done"
-    where = f"crop {progress.crop_index + 1}/{progress.n_crops}" if progress.n_crops > 1 else "whole image"
-    batch = f", batch {progress.batch_index}/{progress.n_batches}" if progress.stage == "decoding" else ""
-    return f"{progress.config_name}: {progress.stage} ({where}{batch})"
+def finish(new_run: ComparisonRun, history_key: tuple, automatic: bool, estimate: RunEstimate, seconds: float) -> None:
+    """Make a finished run current, remember what the cache now holds, keep it in History, learn the speed."""
+    set_current_run(new_run)
+    record_run(new_run, automatic)  # into the History page's store, in the background
+    history: dict = store(NETWORK_HISTORY_KEY)
+    history[history_key] = tuple(dict.fromkeys([*history.get(history_key, ()), *new_run.configs]))
+    speed_calibration().observe(
+        new_run.model_name, model_type_of(new_run.model_name), new_run.device, estimate, seconds
+    )
+
+
+def refilter_now(
+    model_name: str,
+    device: str,
+    image: ActiveImage,
+    configs: list,
+    history_key: tuple,
+    automatic: bool,
+    estimate: RunEstimate,
+) -> str | None:
+    """A threshold-only change: filter the cached candidates again (no network); None, or why it failed."""
+    try:
+        model = cached_model(model_name, device)
+        tick = time.perf_counter()
+        new_run = refilter(
+            model,
+            model_name,
+            device,
+            image.pixels,
+            image.name,
+            configs,
+            shared_comparison_cache(),
+            current_run(),
+            store(CLEANUP_MEMOS_KEY),
+        )
+    except ModelLoadError as error:
+        return tr(f"Cannot load the model {model_name}: {error}", f"モデル {model_name} を読み込めません: {error}")
+    except Exception as error:  # noqa: BLE001 - any failure is shown; the previous results stay
+        return f"{type(error).__name__}: {error}"
+    finish(new_run, history_key, automatic, estimate, time.perf_counter() - tick)
+    st.session_state[RUN_NOTICE_KEY] = ("done", new_run_label(new_run))
+    return None
+
+
+def new_run_label(run: ComparisonRun) -> str:
+    label = tr(f"Done in {run.seconds:.2f} s", f"{run.seconds:.2f} 秒で完了")
+    if run.network_free:
+        label += tr(
+            ": threshold-only change, re-filtered from the cache at once (no network pass)",
+            ": しきい値だけの変更なので、キャッシュから即座に再フィルタしました（ネットワーク計算なし）",
+        )
+    return label
 
 
 def run_now(
-    model_name: str, device: str, image: ActiveImage, configs: list, history_key: tuple, automatic: bool
-) -> None:
+    model_name: str, device: str, image: ActiveImage, configs: list, history_key: tuple, estimate: RunEstimate
+) -> bool:
+    """A run with network work, shown in a status box with progress; True when it finished.
+
+    On Stop the status says how far it got and the script stops; the results already drawn stay.
+    """
+    st.session_state.pop(RUN_NOTICE_KEY, None)
     try:
-        model = cached_model(model_name, device)
+        with st.spinner(tr("Loading the model…", "モデルを読み込み中…")):
+            model = cached_model(model_name, device)
     except ModelLoadError as error:
-        st.error(f"Cannot load the model {model_name}: {error}", icon=":material/block:")
+        st.session_state[RUN_NOTICE_KEY] = (
+            "error",
+            tr(f"Cannot load the model {model_name}: {error}", f"モデル {model_name} を読み込めません: {error}"),
+        )
+        return False
+    status = st.status(
+        tr(f"Running {len(configs)} settings on {image.name}…", f"{image.name} で {len(configs)} 個の設定を実行中…"),
+        expanded=True,
+    )
+    with status:
+        bar = st.progress(0.0, text=tr("starting", "開始"))
+    last: list[Progress] = []
+    last_update = [0.0]
+
+    def on_progress(progress: Progress) -> None:
+        if progress.stage in ("embedding", "decoding"):
+            last[:] = [progress]
+        now = time.monotonic()
+        if now - last_update[0] > 0.1 or progress.stage == "done":  # the browser needs no more
+            last_update[0] = now
+            bar.progress(progress.fraction, text=describe_progress(progress))
+
+    tick = time.perf_counter()
+    try:
+        new_run = run_comparison(
+            model,
+            model_name,
+            device,
+            image.pixels,
+            image.name,
+            configs,
+            shared_comparison_cache(),
+            on_progress,
+            previous=current_run(),
+        )
+    except StopException:
+        message = stopped_message(last[0] if last else None)
+        st.session_state[RUN_NOTICE_KEY] = ("stopped", message)
+
+        def final_words() -> None:
+            bar.empty()
+            status.update(label=message, state="error", expanded=False)
+
+        say_after_stop(final_words)
+        raise
+    except Exception as error:  # noqa: BLE001 - any failure is shown; the previous results stay
+        message = f"{type(error).__name__}: {error}"
+        status.update(
+            label=tr("The run failed; the previous results are kept", "実行に失敗しました。以前の結果はそのままです"),
+            state="error",
+        )
+        st.session_state[RUN_NOTICE_KEY] = ("error", message)
+        return False
+    finish(new_run, history_key, False, estimate, time.perf_counter() - tick)
+    label = new_run_label(new_run)
+    st.session_state[RUN_NOTICE_KEY] = ("done", label)
+    status.update(label=label, state="complete", expanded=False)
+    return True
+
+
+def show_notice() -> None:
+    """The outcome of the last run (done, stopped, failed), under the Run button until the next run."""
+    notice = st.session_state.get(RUN_NOTICE_KEY)
+    if notice is None:
         return
-    with st.status(f"Running {len(configs)} settings on {image.name}…", expanded=True) as status:
-        bar = st.progress(0.0, text="starting")
-        last_update = [0.0]
-
-        def on_progress(progress: Progress) -> None:
-            now = time.monotonic()
-            if now - last_update[0] > 0.1 or progress.stage == "done":  # the browser needs no more
-                last_update[0] = now
-                bar.progress(progress.fraction, text=describe(progress))
-
-        try:
-            new_run: ComparisonRun = run_comparison(
-                model, model_name, device, image.pixels, image.name, configs, shared_comparison_cache(), on_progress
-            )
-        except Exception as error:  # noqa: BLE001 - any failure is shown; the previous results stay
-            status.update(label="The run failed; the previous results are kept", state="error")
-            st.error(f"{type(error).__name__}: {error}")
-            return
-        label = f"Done in {new_run.seconds:.2f} s"
-        if new_run.network_free:
-            label += ": threshold-only change, re-filtered from the cache at once (no network pass)"
-        status.update(label=label, state="complete", expanded=False)
-    st.session_state[RUN_KEY] = new_run
-    record_run(new_run, automatic)  # into the History page's store; warns once if it cannot be written
-    history: dict = st.session_state.setdefault(HISTORY_KEY, {})
-    history[history_key] = tuple(dict.fromkeys([*history.get(history_key, ()), *configs]))
+    kind, message = notice
+    if kind == "done":
+        st.caption(f":material/check_circle: {message}")
+    elif kind == "stopped":
+        st.warning(message, icon=":material/stop_circle:")
+    else:
+        st.error(message, icon=":material/block:")
 
 
 model_name = selected_model()
 device = device_name()
 demo = is_demo(model_name)
 
-st.title("Compare settings of SAM's automatic mask generator")
+st.title(tr("Compare settings of SAM's automatic mask generator", "SAM 自動マスク生成器の設定を比較"))
 if demo:
     st.info(
-        "The **demo model** is in use: a small SAM that knows only simple shapes (it was trained on synthetic "
-        "scenes). Get an official checkpoint on the Models page for real photos.",
+        tr(
+            "The **demo model** is in use: a small SAM that knows only simple shapes (it was trained on synthetic "
+            "scenes). Get an official checkpoint on the Models page for real photos.",
+            "**デモモデル**を使っています。合成画像で学習した小さな SAM で、単純な図形しか知りません。"
+            "実際の写真にはモデルのページで公式チェックポイントを入手してください。",
+        ),
         icon=":material/info:",
     )
 image = image_picker(demo)
 configs = settings_editor(language())
 
-history_key = (model_name, device, image_key(image.pixels))
-already_run = st.session_state.get(HISTORY_KEY, {}).get(history_key, ())
-estimate = estimate_run(MODEL_CATALOGUE[model_name].model_type, device, image.pixels.shape, configs, already_run)
+history_key = (image.key, model_name, device)
+already_run = store(NETWORK_HISTORY_KEY).get(history_key, ())
+calibration = speed_calibration()
+model_type = model_type_of(model_name)
+estimate = estimate_run(
+    model_type,
+    device,
+    image.pixels.shape,
+    configs,
+    already_run,
+    cold=not calibration.is_warm(model_name, device),
+    speed=calibration.speed(model_type, device),
+)
 run = current_run()
-same_input = run is not None and (run.model_name, run.device, run.image_key) == history_key
+same_input = run is not None and (run.image_key, run.model_name, run.device) == history_key
 changed = run is None or not same_input or run.configs != tuple(configs)
 
 button_column, estimate_column = st.columns([1, 4], vertical_alignment="center")
-clicked = button_column.button("Run comparison", type="primary", width="stretch", key="run_button")
-estimate_column.markdown(f"Estimated time: {estimate.describe()}.")
+clicked = button_column.button(tr("Run comparison", "比較を実行"), type="primary", width="stretch", key="run_button")
+estimate_column.markdown(tr(f"Estimated time: {estimate.describe()}.", f"推定時間: {estimate.describe('ja')}。"))
 if estimate.is_long and changed:
-    estimate_column.warning("This is a long run. Fewer points per side or crop layers make it faster.")
+    estimate_column.warning(
+        tr(
+            "This is a long run. Fewer points per side or crop layers make it faster.",
+            "時間のかかる実行です。一辺あたりの点数やクロップ層を減らすと速くなります。",
+        )
+    )
+status_slot = st.container()  # the run's status and outcome, under the button
 
-# A threshold-only change needs no network: re-filter at once instead of waiting for a click.
-if clicked or (run is not None and same_input and changed and estimate.network_free):
-    run_now(model_name, device, image, configs, history_key, automatic=not clicked)
+# A threshold-only change needs no network: re-filter at once, before drawing, instead of waiting for a click.
+if estimate.network_free and (clicked or (same_input and changed)):
+    problem = refilter_now(model_name, device, image, configs, history_key, automatic=not clicked, estimate=estimate)
+    if problem is not None:
+        st.session_state[RUN_NOTICE_KEY] = ("error", problem)
     run = current_run()
-    same_input = run is not None and (run.model_name, run.device, run.image_key) == history_key
-    changed = run is None or not same_input or run.configs != tuple(configs)
+    changed = run is None or run.configs != tuple(configs)
+    clicked = False
+with status_slot:
+    if not clicked:
+        show_notice()
 
 if run is not None:
-    show_results(run, stale=changed)
+    waiting = tr(
+        "A new run is under way above; these are the results from before until it finishes.",
+        "上で新しい実行が進行中です。終わるまでは以前の結果を表示しています。",
+    )
+    show_results(run, stale=changed, note=waiting if clicked else None)
 else:
-    st.caption("Press **Run comparison** to see the masks of each setting side by side.")
+    st.caption(
+        tr(
+            "Press **Run comparison** to see the masks of each setting side by side.",
+            "**比較を実行**を押すと、各設定のマスクを並べて表示します。",
+        )
+    )
+
+if clicked:
+    with status_slot:
+        finished = run_now(model_name, device, image, configs, history_key, estimate)
+        if not finished:
+            show_notice()  # why it failed, under the button; the previous results stay below
+    if finished:
+        st.rerun()  # draw the new results

@@ -20,21 +20,26 @@ TEXT = {
     "en": {
         "title": "Parameters guide",
         "intro": "Every argument of `SamAutomaticMaskGenerator`, with SAM's default. Pictures of thresholds come "
-        "from the demo model on a shape scene (16 points per side); the others are diagrams.",
+        "from the demo model on a shape scene (16 points per side), two values of the parameter side by side; "
+        "the others are diagrams.",
         "default": "default",
         "tuned": "The article's tuned setting: points_per_side 32, pred_iou_thresh 0.98, stability_score_thresh "
         "0.96, crop_n_layers 1, crop_n_points_downscale_factor 2, min_mask_region_area 100 (preset "
         "“High precision”).",
         "no_picture": "No picture: this changes speed, memory or the record format, not which masks you get.",
+        "running": "Running the demo model for the example pictures (once)…",
+        "no_examples": "The demo model could not make the example pictures",
     },
     "ja": {
         "title": "パラメータ解説",
         "intro": "`SamAutomaticMaskGenerator` のすべての引数と SAM の既定値です。しきい値の図はデモモデルを図形画像に"
-        "（一辺 16 点で）適用した結果、その他は模式図です。",
+        "（一辺 16 点で）適用し、パラメータの 2 つの値を並べた結果、その他は模式図です。",
         "default": "既定値",
         "tuned": "記事で調整された設定: points_per_side 32, pred_iou_thresh 0.98, stability_score_thresh 0.96, "
         "crop_n_layers 1, crop_n_points_downscale_factor 2, min_mask_region_area 100（プリセット「High precision」）。",
         "no_picture": "図はありません。速度・メモリ・出力形式が変わるだけで、得られるマスクは変わりません。",
+        "running": "例の図のためにデモモデルを実行中（初回のみ）…",
+        "no_examples": "デモモデルで例の図を作れませんでした",
     },
 }
 RECORD_EXAMPLE = """{"segmentation": ..., "area": 812, "bbox": [40, 22, 31, 35], "predicted_iou": 0.97,
@@ -53,7 +58,7 @@ st.info(text["tuned"])
 def pictures(items: list[ExamplePicture]) -> None:
     columns = st.columns(len(items))
     for column, item in zip(columns, items, strict=True):
-        column.image(item.picture, caption=item.caption, width=256)
+        column.image(item.picture, caption=item.caption(lang), width=256)
 
 
 diagrams = {
@@ -64,10 +69,11 @@ diagrams = {
     "point_grids": lambda: [custom_grid_diagram()],
 }
 try:
-    examples = model_examples()
+    with st.spinner(text["running"]):
+        examples = model_examples()
 except Exception as error:  # noqa: BLE001 - the guide still reads well without the pictures
     examples = {}
-    st.warning(f"The demo model could not make the example pictures: {error}")
+    st.warning(f"{text['no_examples']}: {error}")
 
 defaults = AmgConfig()
 for parameter in GENERATOR_PARAMETERS:

@@ -7,6 +7,7 @@ import streamlit as st
 from samcompare.models import ModelLoadError
 from samcompare_app.resources import cached_model
 from samcompare_app.results_view import require_run
+from samcompare_app.state import tr
 from samcompare_app.why_view import (
     completion_section,
     dropped_section,
@@ -18,12 +19,16 @@ from samcompare_app.why_view import (
     sweep_section,
 )
 
-st.title("Why a mask is kept or dropped")
-run = require_run("this page explains the masks of the current run.")
+st.title(tr("Why a mask is kept or dropped", "マスクが残る理由・落ちる理由"))
+run = require_run(tr("this page explains the masks of the current run.", "このページは今の結果のマスクを説明します。"))
 
 st.caption(
-    f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.model_name} on {run.device} · "
-    f"{len(run.results)} settings"
+    tr(
+        f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.model_name} on "
+        f"{run.device} · {len(run.results)} settings",
+        f"{run.image_name}（{run.image.shape[1]} × {run.image.shape[0]} px） · "
+        f"モデル {run.model_name}（{run.device}） · 設定 {len(run.results)} 個",
+    )
 )
 
 
@@ -31,7 +36,12 @@ def load_model():  # noqa: ANN201 - the loaded SAM, only when a section needs th
     try:
         return cached_model(run.model_name, run.device)
     except ModelLoadError as error:
-        st.error(f"Cannot load the model {run.model_name}: {error}", icon=":material/block:")
+        st.error(
+            tr(
+                f"Cannot load the model {run.model_name}: {error}", f"モデル {run.model_name} を読み込めません: {error}"
+            ),
+            icon=":material/block:",
+        )
         st.stop()
 
 

@@ -5,12 +5,18 @@ distinct crop box, one decode of each distinct (crop, point grid, points_per_bat
 stability_score_offset) candidate set; work done by an earlier run on the same image and model
 is cached, so settings that differ only in thresholds cost (almost) nothing. Seconds per unit are
 rough figures per model and device (order of magnitude, not a promise).
+
+Two things make a first estimate wrong by several times, and both are counted: the first run in
+a process also loads the model and warms it up (`cold=True` adds `STARTUP_SECONDS`), and this
+machine may be slower or busier than the figures assume (`SpeedCalibration` learns the ratio of
+measured to estimated seconds from the runs that went before, and `speed` applies it).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from segment_anything.utils.amg import generate_crop_boxes
 
@@ -37,6 +43,17 @@ DECODER_BATCH_SECONDS: dict[str, tuple[float, float]] = {
 DEMO_DECODER_BATCH_SECONDS: dict[str, tuple[float, float]] = {"cpu": (0.15, 1.2), "cuda": (0.01, 0.03)}
 # MPS is roughly between the two; unknown devices are treated as CPU.
 MPS_SLOWDOWN = 3.0
+# Loading the checkpoint and warming the model up (first kernels, allocations): once per process.
+STARTUP_SECONDS: dict[tuple[str, str], float] = {
+    ("vit_h", "cpu"): 45.0,
+    ("vit_l", "cpu"): 30.0,
+    ("vit_b", "cpu"): 15.0,
+    ("demo", "cpu"): 8.0,
+    ("vit_h", "cuda"): 20.0,
+    ("vit_l", "cuda"): 12.0,
+    ("vit_b", "cuda"): 6.0,
+    ("demo", "cuda"): 4.0,
+}
 PER_SETTING_SECONDS = 0.05  # filtering, NMS and bookkeeping per setting
 LONG_RUN_SECONDS = 20.0  # above this the UI should warn before running
 
@@ -45,10 +62,12 @@ LONG_RUN_SECONDS = 20.0  # above this the UI should warn before running
 class RunEstimate:
     """How much network work a comparison needs and roughly how long it takes."""
 
-    seconds: float
+    seconds: float  # all of it: the work, and the start-up when the run is the process's first
     embeddings: int  # image-encoder passes still needed
     decode_batches: int  # decoder batches still needed
     settings: int
+    startup_seconds: float = 0.0  # loading and warming up the model, counted in `seconds`
+    speed: float = 1.0  # the calibration applied: measured / estimated seconds of earlier runs
 
     @property
     def network_free(self) -> bool:
@@ -59,21 +78,79 @@ class RunEstimate:
     def is_long(self) -> bool:
         return self.seconds >= LONG_RUN_SECONDS
 
-    def describe(self) -> str:
+    @property
+    def work_seconds(self) -> float:
+        return self.seconds - self.startup_seconds
+
+    def describe(self, language: str = "en") -> str:
+        ja = language == "ja"
         if self.network_free:
+            if ja:
+                return "ネットワーク計算なし: キャッシュしたデコーダ出力から再フィルタ（1 秒未満）"
             return "no network pass: re-filtered from the cached decoder output, well under a second"
-        return (
-            f"about {format_seconds(self.seconds)} ({self.embeddings} encoder pass"
-            f"{'es' if self.embeddings != 1 else ''}, {self.decode_batches} decoder batches)"
-        )
+        passes = "es" if self.embeddings != 1 else ""
+        if ja:
+            text = (
+                f"約 {format_seconds(self.seconds, language)}（エンコーダ {self.embeddings} 回、"
+                f"デコーダ {self.decode_batches} バッチ"
+            )
+            if self.startup_seconds:
+                startup = format_seconds(self.startup_seconds, language)
+                text += f"。このプロセスで最初の実行なので、モデルの読み込みと準備の約 {startup} を含む"
+            return text + "）"
+        text = f"about {format_seconds(self.seconds)} ({self.embeddings} encoder pass{passes}, "
+        text += f"{self.decode_batches} decoder batches"
+        if self.startup_seconds:
+            text += (
+                f"; the first run in this process also loads and warms up the model, about "
+                f"{format_seconds(self.startup_seconds)} of it"
+            )
+        return text + ")"
 
 
-def format_seconds(seconds: float) -> str:
+@dataclass
+class SpeedCalibration:
+    """How much slower (or faster) this machine runs than the estimate's figures, learnt from finished runs.
+
+    Thread-safe: one instance serves every session of a process. `speed` is a running mean of the
+    ratio measured / estimated (per model type and device), kept within `LIMITS`.
+    """
+
+    LIMITS = (0.2, 20.0)
+    WEIGHT = 0.5  # of the newest run in the running mean
+    ratios: dict[tuple[str, str], float] = field(default_factory=dict)
+    warm: set[tuple[str, str]] = field(default_factory=set)  # (model name, device) that finished a run
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def speed(self, model_type: str, device: str) -> float:
+        with self.lock:
+            return self.ratios.get((model_type, _device_type(device)), 1.0)
+
+    def is_warm(self, model_name: str, device: str) -> bool:
+        with self.lock:
+            return (model_name, str(device)) in self.warm
+
+    def observe(self, model_name: str, model_type: str, device: str, estimate: RunEstimate, seconds: float) -> None:
+        """A run estimated as `estimate` took `seconds` (start-up included when it was cold)."""
+        work = estimate.work_seconds / max(estimate.speed, 1e-9)  # back to the uncalibrated figure
+        with self.lock:
+            self.warm.add((model_name, str(device)))
+            if estimate.network_free or work < 1.0:
+                return  # too little network work to learn a speed from
+            measured = max(0.0, seconds - estimate.startup_seconds)
+            ratio = min(max(measured / work, self.LIMITS[0]), self.LIMITS[1])
+            key = (model_type, _device_type(device))
+            old = self.ratios.get(key)
+            self.ratios[key] = ratio if old is None else (1 - self.WEIGHT) * old + self.WEIGHT * ratio
+
+
+def format_seconds(seconds: float, language: str = "en") -> str:
+    ja = language == "ja"
     if seconds < 1.0:
-        return "under a second"
+        return "1 秒未満" if ja else "under a second"
     if seconds < 90.0:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60.0:.0f} min"
+        return f"{seconds:.0f} 秒" if ja else f"{seconds:.0f} s"
+    return f"{seconds / 60.0:.0f} 分" if ja else f"{seconds / 60.0:.0f} min"
 
 
 CropBox = tuple[int, int, int, int]
@@ -109,11 +186,15 @@ def estimate_run(
     image_shape: tuple[int, ...],
     configs: Sequence[AmgConfig],
     already_run: Sequence[AmgConfig] = (),
+    cold: bool = False,
+    speed: float = 1.0,
 ) -> RunEstimate:
     """Rough seconds to run `configs` on an image of `image_shape` ((H, W) or (H, W, C)).
 
     `already_run`: settings run before on the same image and model with a shared cache; their
-    embeddings and decoded candidates are assumed still cached.
+    embeddings and decoded candidates are assumed still cached. `cold`: the model is not loaded
+    and warm yet (the process's first run), so its start-up is added. `speed` scales the work
+    (a `SpeedCalibration`'s ratio for this machine).
     """
     size = (int(image_shape[0]), int(image_shape[1]))
     done_crops: set[CropBox] = set()
@@ -146,5 +227,7 @@ def estimate_run(
         per_batch = (fixed + per_megapixel * crop_megapixels) * points_per_batch / 64.0
         batches += n_batches
         decode_seconds += n_batches * per_batch * slowdown
-    seconds = len(crops_needed) * encoder_seconds + decode_seconds + PER_SETTING_SECONDS * len(configs)
-    return RunEstimate(seconds, len(crops_needed), batches, len(configs))
+    work = (len(crops_needed) * encoder_seconds + decode_seconds) * speed + PER_SETTING_SECONDS * len(configs)
+    network = bool(crops_needed or batches)
+    startup = STARTUP_SECONDS[(known_type, base_device)] * slowdown if cold and network else 0.0
+    return RunEstimate(work + startup, len(crops_needed), batches, len(configs), startup, speed)

@@ -90,6 +90,22 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = (
 )
 
 
+EXPORT_LABELS_JA = {
+    "_masks.zip": "マスクの PNG（ZIP）",
+    "_labels.png": "ラベルマップ（16 ビット PNG）",
+    "_coco.json": "COCO JSON（RLE）",
+    "_setting.json": "設定（JSON）",
+    "_setting.py": "設定の Python コード",
+}
+
+
+def export_label(export: ExportFormat) -> str:
+    """The button label of an export in the session's language."""
+    from samcompare_app.state import tr
+
+    return tr(export.label, EXPORT_LABELS_JA.get(export.suffix, export.label))
+
+
 def file_name(setting_name: str, export: ExportFormat, mask_ids: Sequence[int] | None) -> str:
     subset = "_selected" if export.per_mask and mask_ids is not None else ""
     return f"{slugify(setting_name)}{subset}{export.suffix}"

@@ -7,10 +7,12 @@ error and leaves the previous image (and its results) in place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import streamlit as st
 
+from samcompare.engine.cache import image_key
 from samcompare.images import (
     DEFAULT_DOWNSCALE_SIDE,
     IMAGE_EXTENSIONS,
@@ -20,13 +22,19 @@ from samcompare.images import (
     load_image,
 )
 from samcompare.samples import SAMPLES, default_sample, load_sample, suits_model
-from samcompare_app.state import recall, remember, restore_widget
+from samcompare_app.state import (
+    ACTIVE_IMAGE_KEY,
+    DOWNSCALE_KEY,
+    SAMPLE_KEY,
+    SOURCE_KEY,
+    UPLOAD_KEY,
+    memo,
+    recall,
+    remember,
+    restore_widget,
+    tr,
+)
 
-ACTIVE_IMAGE_KEY = "active_image"
-SOURCE_KEY = "image_source"
-SAMPLE_KEY = "image_sample"
-UPLOAD_KEY = "image_upload"
-DOWNSCALE_KEY = "image_downscale"
 SAMPLE_SOURCE = "Sample"
 UPLOAD_SOURCE = "Upload"
 
@@ -46,11 +54,17 @@ class ActiveImage:
     def downscaled(self) -> bool:
         return tuple(self.pixels.shape[:2]) != self.original_shape
 
+    @cached_property
+    def key(self) -> str:
+        """The content key of the pixels (the engine cache's), hashed once per image."""
+        return image_key(self.pixels)
+
     def size_text(self) -> str:
         height, width = self.pixels.shape[:2]
         text = f"{width} × {height} px"
         if self.downscaled:
-            text += f" (downscaled from {self.original_shape[1]} × {self.original_shape[0]})"
+            original = f"{self.original_shape[1]} × {self.original_shape[0]}"
+            text += tr(f" (downscaled from {original})", f"（{original} から縮小）")
         return text
 
 
@@ -68,6 +82,15 @@ def from_upload(name: str, data: bytes, shrink: bool = True, upload_id: str | No
 def from_sample(name: str) -> ActiveImage:
     pixels = load_sample(name)
     return ActiveImage(name, pixels, (int(pixels.shape[0]), int(pixels.shape[1])), (), True)
+
+
+KIND_JA = {"shapes": "図形", "photo": "写真"}
+
+
+def _jpeg(pixels: np.ndarray) -> bytes:
+    from samcompare_app.results_view import jpeg
+
+    return jpeg(pixels)
 
 
 def active_image() -> ActiveImage | None:
@@ -95,19 +118,28 @@ def image_picker(model_is_demo: bool) -> ActiveImage:
         st.session_state[SAMPLE_KEY] = current.name
     with st.sidebar:
         st.divider()
-        st.markdown("**Image**")
+        st.markdown(tr("**Image**", "**画像**"))
         restore_widget(SOURCE_KEY, SAMPLE_SOURCE)
-        source = st.radio("Image source", [SAMPLE_SOURCE, UPLOAD_SOURCE], key=SOURCE_KEY, horizontal=True)
+        source = st.radio(
+            tr("Image source", "画像の入手元"),
+            [SAMPLE_SOURCE, UPLOAD_SOURCE],
+            key=SOURCE_KEY,
+            horizontal=True,
+            format_func=lambda v: tr("Sample", "サンプル") if v == SAMPLE_SOURCE else tr("Upload", "アップロード"),
+        )
         remember(SOURCE_KEY, source)
         if source == SAMPLE_SOURCE:
             restore_widget(SAMPLE_KEY, current.name if current.is_sample else default_sample(model_is_demo))
             st.selectbox(
-                "Sample image",
+                tr("Sample image", "サンプル画像"),
                 list(SAMPLES),
                 key=SAMPLE_KEY,
                 on_change=_pick_sample,
-                format_func=lambda name: f"{name} ({SAMPLES[name].kind})",
-                help="Shape scenes suit the demo model; photos suit the official SAM models.",
+                format_func=lambda name: f"{name} ({tr(SAMPLES[name].kind, KIND_JA.get(SAMPLES[name].kind, ''))})",
+                help=tr(
+                    "Shape scenes suit the demo model; photos suit the official SAM models.",
+                    "図形の画像はデモモデル向き、写真は公式の SAM モデル向きです。",
+                ),
             )
             if not current.is_sample:  # back from Upload: the chosen sample is the image again
                 current = from_sample(st.session_state[SAMPLE_KEY])
@@ -115,12 +147,20 @@ def image_picker(model_is_demo: bool) -> ActiveImage:
         else:
             restore_widget(DOWNSCALE_KEY, True)
             shrink = st.checkbox(
-                f"Downscale large images to {DEFAULT_DOWNSCALE_SIDE} px",
+                tr(
+                    f"Downscale large images to {DEFAULT_DOWNSCALE_SIDE} px",
+                    f"大きな画像を {DEFAULT_DOWNSCALE_SIDE} px に縮小",
+                ),
                 key=DOWNSCALE_KEY,
-                help="SAM looks at every image at 1024 px; larger images only make masks heavier and runs slower.",
+                help=tr(
+                    "SAM looks at every image at 1024 px; larger images only make masks heavier and runs slower.",
+                    "SAM はどの画像も 1024 px で見ます。それより大きいとマスクが重く、実行が遅くなるだけです。",
+                ),
             )
             remember(DOWNSCALE_KEY, shrink)
-            uploaded = st.file_uploader("Upload an image", type=list(IMAGE_EXTENSIONS), key=UPLOAD_KEY)
+            uploaded = st.file_uploader(
+                tr("Upload an image", "画像をアップロード"), type=list(IMAGE_EXTENSIONS), key=UPLOAD_KEY
+            )
             if uploaded is not None:
                 upload_id = f"{uploaded.file_id}:{shrink}"
                 if current.upload_id != upload_id and recall("failed_upload") != upload_id:
@@ -133,10 +173,23 @@ def image_picker(model_is_demo: bool) -> ActiveImage:
                         remember("upload_error", None)
                         st.session_state[ACTIVE_IMAGE_KEY] = current
                 if recall("failed_upload") == upload_id and recall("upload_error"):
-                    st.error(f"{recall('upload_error')}. The previous image is still in use.", icon=":material/block:")
-        st.image(current.pixels, caption=f"{current.name}: {current.size_text()}", width="stretch")
+                    st.error(
+                        tr(
+                            f"{recall('upload_error')}. The previous image is still in use.",
+                            f"{recall('upload_error')}。以前の画像を使い続けます。",
+                        ),
+                        icon=":material/block:",
+                    )
+        # Encoded once per image: Streamlit would encode the array again on every rerun.
+        thumbnail = memo(("sidebar_image", current.key), lambda: _jpeg(current.pixels))
+        st.image(thumbnail, caption=f"{current.name}: {current.size_text()}", width="stretch")
         for note in current.notes:
-            st.caption(f"Note: {note}")
+            st.caption(tr(f"Note: {note}", f"注: {note}"))
         if not current.is_sample and max(current.pixels.shape[:2]) > DEFAULT_DOWNSCALE_SIDE * 2:
-            st.warning("This image is large: runs are slow and masks take much memory. Tick downscale above.")
+            st.warning(
+                tr(
+                    "This image is large: runs are slow and masks take much memory. Tick downscale above.",
+                    "大きな画像です。実行が遅く、マスクが多くのメモリを使います。上の縮小にチェックを入れてください。",
+                )
+            )
     return current

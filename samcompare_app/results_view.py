@@ -1,8 +1,11 @@
-"""The results of a comparison: overlays and mask tables (one fragment), charts, and the match view.
+"""The results of a comparison: the comparison table, then one view at a time (pictures, charts, the match).
 
-Cosmetic changes (opacity, outlines, row selection) rerun only their fragment: the model is not
-touched, masks are decoded once per run (`ComparisonRun.masks`), and finished pictures are kept in
-a small per-session memo keyed by run, setting and drawing options.
+Redraw only what changed. Every picture and table is kept in the session's memo (state.memo) under
+what it shows (image, model, setting, drawing options), not under the run, so a re-filter that
+leaves a setting as it was reuses that setting's pictures; pictures are kept JPEG-encoded, so an
+unchanged picture is never encoded again and the browser keeps it (same bytes, same media URL).
+Only the chosen view is drawn, and cosmetic changes (opacity, outlines, row picks) rerun only the
+results fragment.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import cv2
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from samcompare.results import (
@@ -17,6 +23,7 @@ from samcompare.results import (
     colour_mask_image,
     mask_count,
     mask_table,
+    match_legend,
     match_masks,
     match_picture,
     overlay,
@@ -24,41 +31,44 @@ from samcompare.results import (
 from samcompare.results.stats import comparison_table
 from samcompare_app.charts import area_histogram, score_histogram, score_scatter
 from samcompare_app.comparison import ComparisonRun
-from samcompare_app.downloads import EXPORT_FORMATS, ExportRequest, file_name
+from samcompare_app.downloads import EXPORT_FORMATS, ExportRequest, export_label, file_name
+from samcompare_app.state import current_run, language, memo, tr
+from samcompare_app.texts import column_config
 
-RUN_KEY = "comparison_run"
-MEMO_KEY = "picture_memo"
-MEMO_LIMIT = 48
-OVERLAY = "Overlay"
-COLOUR_MASKS = "Colour masks"
-
-
-def current_run() -> ComparisonRun | None:
-    return st.session_state.get(RUN_KEY)
+JPEG_QUALITY = 90
+OVERLAY = "overlay"
+COLOUR_MASKS = "colour"
+PICTURES, CHARTS, MATCH = "pictures", "charts", "match"
 
 
 def require_run(what_the_page_does: str) -> ComparisonRun:
     """The current run; without one, say what to do, link the compare page and stop the page."""
     run = current_run()
     if run is None:
-        st.info(f"Run a comparison first: {what_the_page_does}", icon=":material/info:")
-        st.page_link("pages/compare.py", label="Go to Compare settings", icon=":material/compare:")
+        st.info(
+            tr(f"Run a comparison first: {what_the_page_does}", f"まず比較を実行してください: {what_the_page_does}"),
+            icon=":material/info:",
+        )
+        st.page_link("pages/compare.py", label=tr("Go to Compare settings", "設定の比較へ"), icon=":material/compare:")
         st.stop()
     return run
 
 
-def _memo(key: tuple[Any, ...], make: Any) -> Any:
-    """A per-session memo: pictures of the current run only, bounded, never shared with other sessions."""
-    memo: dict[tuple[Any, ...], Any] = st.session_state.setdefault(MEMO_KEY, {})
-    if key not in memo:
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        memo[key] = make()
-    return memo[key]
+def jpeg(picture: np.ndarray) -> bytes:
+    """A picture encoded once for the browser (Streamlit would encode an array again on every rerun)."""
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ValueError("the picture could not be encoded")
+    return data.tobytes()
+
+
+def original_picture(run: ComparisonRun) -> bytes:
+    return memo(("original", run.image_key), lambda: jpeg(run.image))
 
 
 def _table_key(run: ComparisonRun, index: int) -> str:
-    return f"mask_table_{run.run_id}_{index}"
+    """The mask table's widget key: the same while the setting's masks are the same, so a pick survives a re-filter."""
+    return f"mask_table_{abs(hash(run.setting_key(index))):x}"
 
 
 def selected_ids(run: ComparisonRun, index: int) -> tuple[int, ...]:
@@ -72,8 +82,13 @@ def selected_ids(run: ComparisonRun, index: int) -> tuple[int, ...]:
 
 def _caption(run: ComparisonRun, index: int) -> str:
     result = run.results[index]
-    source = "re-filtered from cache, no network pass" if result.from_cache else f"{result.timings.total:.2f} s"
-    return f"**{result.config.name}**: {mask_count(len(result))} · {source}"
+    if run.was_reused(index):
+        source = tr("unchanged, kept from the run before", "変更なし（前回の結果をそのまま使用）")
+    elif result.from_cache:
+        source = tr("re-filtered from cache, no network pass", "キャッシュから再フィルタ（ネットワーク計算なし）")
+    else:
+        source = f"{result.timings.total:.2f} s"
+    return f"**{result.config.name}**: {mask_count(len(result), language())} · {source}"
 
 
 def _grid(count: int, per_row: int) -> list[Any]:
@@ -83,23 +98,29 @@ def _grid(count: int, per_row: int) -> list[Any]:
     return cells
 
 
-@st.fragment
-def pictures_and_masks() -> None:
-    """Overlays side by side, then per setting a selectable mask table with downloads."""
-    run = current_run()
-    if run is None:
-        return
+def _pictures(run: ComparisonRun) -> None:
+    """Overlays in a grid (up to four across), then one setting's selectable mask table with downloads."""
     controls = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
-    opacity = controls[0].slider("Mask opacity", 0.0, 1.0, 0.5, 0.05, key="overlay_opacity")
-    outlines = controls[1].checkbox("Outlines", True, key="overlay_outlines")
-    show = controls[2].checkbox("Show masks", True, key="overlay_show")
-    view = controls[3].segmented_control("Picture", [OVERLAY, COLOUR_MASKS], default=OVERLAY, key="overlay_view")
+    opacity = controls[0].slider(tr("Mask opacity", "マスクの不透明度"), 0.0, 1.0, 0.5, 0.05, key="overlay_opacity")
+    outlines = controls[1].checkbox(tr("Outlines", "輪郭"), True, key="overlay_outlines")
+    show = controls[2].checkbox(tr("Show masks", "マスクを表示"), True, key="overlay_show")
+    view = controls[3].segmented_control(
+        tr("Picture", "表示"),
+        [OVERLAY, COLOUR_MASKS],
+        default=OVERLAY,
+        key="overlay_view",
+        format_func=lambda v: tr("Overlay", "重ね合わせ") if v == OVERLAY else tr("Colour masks", "マスクの色分け"),
+    )
     view = view or OVERLAY
 
     n = len(run.results)
     cells = _grid(n + 1, min(n + 1, 4))
     with cells[0]:
-        st.image(run.image, caption=f"Original: {run.image_name}", width="stretch")
+        st.image(
+            original_picture(run),
+            caption=tr(f"Original: {run.image_name}", f"元画像: {run.image_name}"),
+            width="stretch",
+        )
     for index in range(n):
         highlight = selected_ids(run, index)
         options = OverlayOptions(opacity=opacity if show else 0.0, outlines=outlines and show)
@@ -107,28 +128,42 @@ def pictures_and_masks() -> None:
             options = OverlayOptions(
                 opacity=max(opacity, 0.6), outlines=True, highlight_ids=highlight, dimmed_opacity=0.1 if show else 0.0
             )
+        key = run.setting_key(index)
         if view == COLOUR_MASKS:
-            picture = _memo(("colour", run.run_id, index), lambda i=index: colour_mask_image(run.masks[i]))
+            picture = memo(("colour", key), lambda i=index: jpeg(colour_mask_image(run.masks[i])))
         else:
-            picture = _memo(
-                ("overlay", run.run_id, index, options),
-                lambda i=index, o=options: overlay(run.image, run.masks[i], o),
+            picture = memo(
+                ("overlay", key, options), lambda i=index, o=options: jpeg(overlay(run.image, run.masks[i], o))
             )
         with cells[index + 1]:
             st.image(picture, width="stretch")
             st.markdown(_caption(run, index))
             if highlight:
-                st.caption(f"{len(highlight)} selected mask(s) highlighted")
+                st.caption(
+                    tr(f"{len(highlight)} selected mask(s) highlighted", f"選んだ {len(highlight)} 個のマスクを強調")
+                )
 
-    st.subheader("Masks")
-    st.caption("Click rows to highlight masks in the overlay (shift/ctrl for several); click a header to sort.")
-    tabs = st.tabs([result.config.name for result in run.results])
-    for index, tab in enumerate(tabs):
-        with tab:
-            _mask_tab(run, index)
+    st.subheader(tr("Masks", "マスク"))
+    names = [result.config.name for result in run.results]
+    index = st.segmented_control(
+        tr("Setting", "設定"), range(n), default=0, format_func=lambda i: names[i], key="mask_table_setting"
+    )
+    index = 0 if index is None or index >= n else int(index)
+    st.caption(
+        tr(
+            "Click rows to highlight masks in the overlay (shift/ctrl for several); click a header to sort.",
+            "行をクリックすると重ね合わせ画像でそのマスクを強調します（複数は shift / ctrl）。"
+            "見出しをクリックで並べ替え。",
+        )
+    )
+    _mask_tab(run, index)
 
 
-def selectable_mask_table(table: Any, key: str) -> None:
+def setting_mask_table(run: ComparisonRun, index: int) -> pd.DataFrame:
+    return memo(("table", run.setting_key(index)), lambda: mask_table(run.masks[index]))
+
+
+def selectable_mask_table(table: pd.DataFrame, key: str) -> None:
     """A setting's mask table whose rows the user selects (row position = mask id), as every page shows it."""
     st.dataframe(
         table,
@@ -137,32 +172,31 @@ def selectable_mask_table(table: Any, key: str) -> None:
         selection_mode="multi-row",
         hide_index=True,
         height=min(38 + 35 * max(len(table), 1), 320),
-        column_config={
-            "predicted_iou": st.column_config.NumberColumn(format="%.3f"),
-            "stability_score": st.column_config.NumberColumn(format="%.3f"),
-        },
+        column_config=column_config(table.columns),
     )
 
 
 def _mask_tab(run: ComparisonRun, index: int) -> None:
-    table = _memo(("table", run.run_id, index), lambda: mask_table(run.masks[index]))
-    selectable_mask_table(table, _table_key(run, index))
+    selectable_mask_table(setting_mask_table(run, index), _table_key(run, index))
     chosen = selected_ids(run, index)
+    selected_label, all_label = tr("selected masks", "選んだマスク"), tr("all masks", "すべてのマスク")
     scope = st.radio(
-        "Download",
-        ["selected masks", "all masks"],
+        tr("Download", "ダウンロード"),
+        [selected_label, all_label],
         index=0 if chosen else 1,
         horizontal=True,
-        key=f"download_scope_{run.run_id}_{index}_{bool(chosen)}",  # a new default once rows are chosen
+        key=f"download_scope_{run.run_id}_{index}_{bool(chosen)}_{language()}",  # a new default once rows are chosen
         disabled=not chosen,
-        help="Select rows in the table to export only those masks.",
+        help=tr(
+            "Select rows in the table to export only those masks.", "表の行を選ぶと、そのマスクだけを書き出します。"
+        ),
     )
-    mask_ids = chosen if (chosen and scope == "selected masks") else None
+    mask_ids = chosen if (chosen and scope == selected_label) else None
     request = ExportRequest(run.image, run.masks[index], mask_ids, run.image_name, run.model_name)
     columns = st.columns(len(EXPORT_FORMATS))
     for column, export in zip(columns, EXPORT_FORMATS, strict=True):
         column.download_button(
-            export.label,
+            export_label(export),
             # Built only when clicked: a ZIP of hundreds of masks is not made on every rerun.
             data=lambda e=export, r=request: e.build(r),
             file_name=file_name(run.results[index].config.name, export, mask_ids),
@@ -173,79 +207,155 @@ def _mask_tab(run: ComparisonRun, index: int) -> None:
         )
 
 
-def charts(run: ComparisonRun) -> None:
+def _charts(run: ComparisonRun) -> None:
     results = list(run.results)
+    key = (tuple(run.setting_key(i) for i in range(len(results))), language())
+    figures = memo(
+        ("charts", key),
+        lambda: (
+            score_histogram(results, "predicted_iou"),
+            score_histogram(results, "stability_score"),
+            area_histogram(results),
+            score_scatter(results),
+        ),
+    )
     left, right = st.columns(2)
-    left.plotly_chart(score_histogram(results, "predicted_iou"), key="chart_predicted_iou")
-    right.plotly_chart(score_histogram(results, "stability_score"), key="chart_stability_score")
+    left.plotly_chart(figures[0], key="chart_predicted_iou")
+    right.plotly_chart(figures[1], key="chart_stability_score")
     left, right = st.columns(2)
-    left.plotly_chart(area_histogram(results), key="chart_area")
-    right.plotly_chart(score_scatter(results), key="chart_scatter")
+    left.plotly_chart(figures[2], key="chart_area")
+    right.plotly_chart(figures[3], key="chart_scatter")
 
 
-@st.fragment
-def match_view() -> None:
-    run = current_run()
-    if run is None:
-        return
+def legend_html(entries: list[tuple[str, tuple[int, int, int]]]) -> str:
+    """A real legend: a coloured square and the full label per entry, as page text (never cut, never pixelated)."""
+    return "\n".join(
+        f"- <span style='color: rgb{tuple(colour)}; font-size: 1.2em'>■</span> {label}" for label, colour in entries
+    )
+
+
+def match_legend_entries(report: Any) -> list[tuple[str, tuple[int, int, int]]]:
+    (_, matched), (_, only_a), (_, only_b) = match_legend(report)
+    return [
+        (
+            tr(
+                f"**matched** in both ({report.matched_count}): greens and blues",
+                f"**両方で一致**（{report.matched_count}）: 緑・青系",
+            ),
+            matched,
+        ),
+        (
+            tr(
+                f"**only in {report.setting_a}** ({len(report.only_in_a)})",
+                f"**{report.setting_a} だけ**（{len(report.only_in_a)}）",
+            ),
+            only_a,
+        ),
+        (
+            tr(
+                f"**only in {report.setting_b}** ({len(report.only_in_b)})",
+                f"**{report.setting_b} だけ**（{len(report.only_in_b)}）",
+            ),
+            only_b,
+        ),
+    ]
+
+
+def _match(run: ComparisonRun) -> None:
     if len(run.results) < 2:
-        st.info("Add a second setting and run again to match masks between two settings.")
+        st.info(
+            tr(
+                "Add a second setting and run again to match masks between two settings.",
+                "2 つ目の設定を追加して実行すると、設定間でマスクを対応付けられます。",
+            )
+        )
         return
     names = [result.config.name for result in run.results]
     pick_a, pick_b, pick_iou = st.columns([2, 2, 2])
-    a = pick_a.selectbox("Setting A", range(len(names)), 0, format_func=lambda i: names[i], key="match_a")
-    b = pick_b.selectbox("Setting B", range(len(names)), 1, format_func=lambda i: names[i], key="match_b")
-    threshold = pick_iou.slider("Match at IoU ≥", 0.05, 1.0, 0.5, 0.05, key="match_iou")
+    a = pick_a.selectbox(tr("Setting A", "設定 A"), range(len(names)), 0, format_func=lambda i: names[i], key="match_a")
+    b = pick_b.selectbox(tr("Setting B", "設定 B"), range(len(names)), 1, format_func=lambda i: names[i], key="match_b")
+    threshold = pick_iou.slider(tr("Match at IoU ≥", "一致とみなす IoU ≥"), 0.05, 1.0, 0.5, 0.05, key="match_iou")
     if a == b:
-        st.warning("Choose two different settings.")
+        st.warning(tr("Choose two different settings.", "異なる 2 つの設定を選んでください。"))
         return
-    report = _memo(("match", run.run_id, a, b, threshold), lambda: match_masks(run.masks[a], run.masks[b], threshold))
-    picture = _memo(
-        ("match_picture", run.run_id, a, b, threshold),
-        lambda: match_picture(run.image, run.masks[a], run.masks[b], report, legend=True),
-    )
+    pair = (run.setting_key(a), run.setting_key(b), threshold)
+    report = memo(("match", pair), lambda: match_masks(run.masks[a], run.masks[b], threshold))
+    picture = memo(("match_picture", pair), lambda: jpeg(match_picture(run.image, run.masks[a], run.masks[b], report)))
     left, right = st.columns([1, 1])
-    left.image(picture, width=min(640, max(320, picture.shape[1])))
+    left.image(picture, width="stretch")
     with right:
-        st.markdown(report.summary_text())
         st.markdown(
-            "- **greens/blues**: masks both settings found (matched pairs)\n"
-            f"- **orange-red**: only in {report.setting_a}\n"
-            f"- **magenta**: only in {report.setting_b}"
+            tr(
+                f"{report.matched_count} matched at IoU ≥ {threshold:g}"
+                + (f", mean IoU {report.mean_iou:.3f}" if report.pairs else "")
+                + f"; {report.setting_a}: {report.count_a} masks, {report.setting_b}: {report.count_b} masks.",
+                f"IoU ≥ {threshold:g} で {report.matched_count} 組が一致"
+                + (f"（平均 IoU {report.mean_iou:.3f}）" if report.pairs else "")
+                + f"。{report.setting_a}: {report.count_a} 個、{report.setting_b}: {report.count_b} 個。",
+            )
         )
-        st.dataframe(report.pairs_frame(), hide_index=True, height=240)
+        st.markdown(legend_html(match_legend_entries(report)), unsafe_allow_html=True)
+        pairs = report.pairs_frame()
+        st.dataframe(pairs, hide_index=True, height=240, column_config=column_config(pairs.columns))
 
 
-def show_results(run: ComparisonRun, stale: bool) -> None:
-    st.header("Results")
+def comparison_frame(run: ComparisonRun) -> pd.DataFrame:
+    """One row per setting, each row kept while its setting's masks are the same."""
+    rows = [
+        memo(("summary", run.setting_key(i)), lambda i=i: comparison_table([run.masks[i]]))
+        for i in range(len(run.masks))
+    ]
+    return pd.concat(rows, ignore_index=True)
+
+
+@st.fragment
+def _results_fragment() -> None:
+    run = current_run()
+    if run is None:
+        return
+    labels = {
+        PICTURES: tr("Overlays and masks", "重ね合わせとマスク"),
+        CHARTS: tr("Charts", "グラフ"),
+        MATCH: tr("Match two settings", "2 つの設定の対応"),
+    }
+    view = st.segmented_control(
+        tr("View", "表示"), list(labels), default=PICTURES, format_func=labels.__getitem__, key="results_view"
+    )
+    if view == CHARTS:
+        _charts(run)
+    elif view == MATCH:
+        _match(run)
+    else:
+        _pictures(run)
+
+
+def show_results(run: ComparisonRun, stale: bool, note: str | None = None) -> None:
+    st.header(tr("Results", "結果"))
     cache_note = (
-        " Every setting was re-filtered from the cached decoder output: no network pass." if run.network_free else ""
+        tr(
+            " Every setting was re-filtered from the cached decoder output: no network pass.",
+            " すべての設定をキャッシュしたデコーダ出力から再フィルタしました（ネットワーク計算なし）。",
+        )
+        if run.network_free
+        else ""
     )
     st.caption(
-        f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.model_name} on "
-        f"{run.device} · {run.seconds:.2f} s.{cache_note}"
+        tr(
+            f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.model_name} on "
+            f"{run.device} · {run.seconds:.2f} s.{cache_note}",
+            f"{run.image_name}（{run.image.shape[1]} × {run.image.shape[0]} px） · モデル {run.model_name}"
+            f"（{run.device}） · {run.seconds:.2f} 秒。{cache_note}",
+        )
     )
-    if stale:
-        st.warning("The settings or image changed since these results were made; press Run to update them.")
-    table = _memo(("comparison", run.run_id), lambda: comparison_table(list(run.masks)))
-    percent = st.column_config.NumberColumn(format="%.1f %%")
-    number = st.column_config.NumberColumn(format="%.3f")
-    area = st.column_config.NumberColumn(format="%.0f")
-    st.dataframe(
-        table,
-        hide_index=True,
-        key=f"comparison_table_{run.run_id}",
-        column_config={
-            **{name: percent for name in ("coverage_pct", "overlap_pct", "unlabelled_pct")},
-            **{name: area for name in ("area_min", "area_q1", "area_median", "area_q3", "area_max")},
-            **{name: number for name in table.columns if "iou" in name or "stability" in name},
-            "run_seconds": st.column_config.NumberColumn(format="%.2f s"),
-        },
-    )
-    pictures_tab, charts_tab, match_tab = st.tabs(["Overlays and masks", "Charts", "Match two settings"])
-    with pictures_tab:
-        pictures_and_masks()
-    with charts_tab:
-        charts(run)
-    with match_tab:
-        match_view()
+    if note:
+        st.info(note, icon=":material/hourglass:")
+    elif stale:
+        st.warning(
+            tr(
+                "The settings or image changed since these results were made; press Run to update them.",
+                "この結果の後に設定か画像が変わりました。更新するには「比較を実行」を押してください。",
+            )
+        )
+    table = comparison_frame(run)
+    st.dataframe(table, hide_index=True, key="comparison_table", column_config=column_config(table.columns))
+    _results_fragment()

@@ -1,14 +1,24 @@
-"""The setting columns of the compare page: one form per setting, validated in place.
+"""The settings of the compare page as rows of one table: one row per setting, one column per parameter.
 
-Each form keeps what was typed, even a refused value, so nothing is lost; the core's `ConfigError`
-names the field, and its message is shown right under that field while the setting's last valid
-version stays in use.
+One table holds up to six settings at any width (its name column stays pinned while the rest
+scrolls), with no per-setting column of widgets to squeeze; a further column (the model, say)
+is one more entry in `_columns`. Each row keeps what was typed, even a refused value, so nothing
+is lost: the core's `ConfigError` names the field, and its message is listed under the table
+while the setting's last valid version stays in use.
+
+A setting made from a preset says so while it is one: once a value differs from its preset, the
+row lists what differs ("pred_iou_thresh 0.6 (preset 0.88)") and, unless the user named it, its
+name becomes "SAM default, edited", so that History never records an edited setting under the
+preset's name.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from samcompare.config import OUTPUT_MODES, PRESETS, AmgConfig, ConfigError
@@ -17,6 +27,7 @@ from samcompare_app.settings_form import (
     DEFAULT_PRESETS,
     FIELDS,
     FLOAT_PARAMETERS,
+    INTEGER_PARAMETERS,
     MAIN_PARAMETERS,
     MAX_SETTINGS,
     MORE_PARAMETERS,
@@ -25,217 +36,395 @@ from samcompare_app.settings_form import (
     preset_form,
     unique_name,
 )
+from samcompare_app.state import (
+    ADD_PRESET_KEY,
+    LAST_ADDED_KEY,
+    NEXT_SLOT_KEY,
+    SETTINGS_KEY,
+    SETTINGS_TABLE_VERSION_KEY,
+    tr,
+)
 
-SLOTS_KEY = "setting_slots"
-NEXT_SLOT_KEY = "next_setting_slot"
-ADD_PRESET_KEY = "add_setting_preset"
-
-
-def widget_key(slot: int, field_name: str) -> str:
-    return f"setting{slot}_{field_name}"
-
-
-def _form_key(slot: int) -> str:
-    return f"setting{slot}_form"
-
-
-def _valid_key(slot: int) -> str:
-    return f"setting{slot}_valid"
+EDITED_SUFFIX = ", edited"
+ACTION_COLUMNS = ("copy", "remove")
+CHANGES_COLUMN = "changes"
 
 
-def _new_slot(form: dict[str, Any], preset: str) -> int:
+@dataclass
+class SettingRow:
+    """One setting as the table holds it: the typed values, the last valid setting, where it came from."""
+
+    slot: int
+    form: dict[str, Any]
+    valid: AmgConfig
+    preset: str  # the preset it was made from (or last reset to)
+    auto_name: str | None  # the name the app gave it, while the user has not typed one
+    error: ConfigError | None = field(default=None)
+
+    def preset_config(self) -> AmgConfig:
+        return PRESETS[self.preset]
+
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        """Parameters whose typed value differs from the preset's: name -> (value, preset's value)."""
+        preset = config_to_form(self.preset_config())
+        return {
+            name: (self.form.get(name), preset[name])
+            for name in FIELDS
+            if name != "name" and not _same(self.form.get(name), preset[name])
+        }
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=0, abs_tol=1e-12)
+        except (TypeError, ValueError):
+            return False
+    if a in ("", None) and b in ("", None):
+        return True
+    return bool(a == b)
+
+
+def rows() -> list[SettingRow]:
+    kept: list[SettingRow] = st.session_state.setdefault(SETTINGS_KEY, [])
+    return kept
+
+
+def _names(exclude: SettingRow | None = None) -> list[str]:
+    return [str(row.form.get("name", "")).strip() for row in rows() if row is not exclude]
+
+
+def _bump() -> None:
+    """A new table widget next run: its pending edits are folded in, or no longer apply."""
+    st.session_state[SETTINGS_TABLE_VERSION_KEY] = int(st.session_state.get(SETTINGS_TABLE_VERSION_KEY, 0)) + 1
+
+
+def table_key() -> str:
+    return f"settings_table_{int(st.session_state.get(SETTINGS_TABLE_VERSION_KEY, 0))}"
+
+
+def _new_row(form: dict[str, Any], preset: str, auto_name: str | None) -> SettingRow:
     slot = int(st.session_state.get(NEXT_SLOT_KEY, 0))
     st.session_state[NEXT_SLOT_KEY] = slot + 1
-    st.session_state[_form_key(slot)] = dict(form)
-    st.session_state[_valid_key(slot)] = form_to_config(form)
-    st.session_state[f"setting{slot}_preset_kept"] = preset
-    for field_name, value in form.items():
-        st.session_state[widget_key(slot, field_name)] = value
-    st.session_state[widget_key(slot, "preset")] = preset
-    st.session_state[SLOTS_KEY] = [*slots(), slot]
-    return slot
+    row = SettingRow(slot, dict(form), form_to_config(form), preset, auto_name)
+    rows().append(row)
+    _bump()
+    return row
 
 
-def slots() -> list[int]:
-    return list(st.session_state.get(SLOTS_KEY, []))
+def _preset_row(preset: str) -> SettingRow:
+    form = preset_form(preset, _names())
+    return _new_row(form, preset, str(form["name"]))
 
 
-def ensure_slots() -> None:
+def ensure_rows() -> None:
     """Two settings on first visit: SAM's defaults against the article's high-precision setting."""
-    if SLOTS_KEY not in st.session_state:
-        st.session_state[SLOTS_KEY] = []
+    if SETTINGS_KEY not in st.session_state:
+        st.session_state[SETTINGS_KEY] = []
         for preset in DEFAULT_PRESETS:
-            _new_slot(preset_form(preset, _names()), preset)
-
-
-def _names(exclude: int | None = None) -> list[str]:
-    names = []
-    for slot in slots():
-        if slot != exclude:
-            names.append(str(st.session_state[_form_key(slot)].get("name", "")).strip())
-    return names
+            _preset_row(preset)
 
 
 def current_configs() -> list[AmgConfig]:
-    """The last valid version of every setting, in column order: what Run runs."""
-    return [st.session_state[_valid_key(slot)] for slot in slots()]
+    """The last valid version of every setting, in table order: what Run runs."""
+    return [row.valid for row in rows()]
 
 
-def add_setting(config: AmgConfig) -> str | None:
-    """Add `config` as a new setting column (from another page or a callback); None, or why it was not added."""
-    ensure_slots()
-    if len(slots()) >= MAX_SETTINGS:
-        return f"the comparison already has {MAX_SETTINGS} settings; remove one first"
+def add_setting(config: AmgConfig, where: str = "") -> str | None:
+    """Add `config` as a new row (from another page); None, or why it was not added.
+
+    `where` names the button that asked, so the page shows its note beside that button.
+    """
+    ensure_rows()
+    if len(rows()) >= MAX_SETTINGS:
+        return tr(
+            f"the comparison already has {MAX_SETTINGS} settings; remove one first",
+            f"比較にはすでに {MAX_SETTINGS} 個の設定があります。先に 1 つ削除してください",
+        )
     form = config_to_form(config)
     form["name"] = unique_name(config.name, _names())
-    _new_slot(form, "SAM default")
+    preset = next(
+        (name for name, preset in PRESETS.items() if preset.replace(name=config.name) == config), "SAM default"
+    )
+    _new_row(form, preset, None)
+    st.session_state[LAST_ADDED_KEY] = (where, str(form["name"]))
     return None
 
 
-# --- callbacks (run before the script, so they may set widget values) -------------------------------
+# --- the table ----------------------------------------------------------------------------------------
 
 
-def _apply_preset(slot: int) -> None:
-    preset = st.session_state[widget_key(slot, "preset")]
-    st.session_state[f"setting{slot}_preset_kept"] = preset
-    form = preset_form(preset, _names(exclude=slot))
-    st.session_state[_form_key(slot)] = form
-    for field_name, value in form.items():
-        st.session_state[widget_key(slot, field_name)] = value
+def _changes_text(row: SettingRow) -> str:
+    changes = row.changes()
+    if not changes:
+        return tr(f"= {row.preset}", f"= {row.preset}")
+    shown = ", ".join(f"{name} {_short(value)} ({_short(preset)})" for name, (value, preset) in changes.items())
+    return shown
 
 
-def _duplicate(slot: int) -> None:
-    if len(slots()) >= MAX_SETTINGS:
-        return
-    form = dict(st.session_state[_form_key(slot)])
+def _short(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def frame() -> pd.DataFrame:
+    """The table: one row per setting, in order; typed values as they are."""
+    records = []
+    for row in rows():
+        record: dict[str, Any] = {"copy": False, "remove": False, "name": row.form.get("name", "")}
+        record["preset"] = row.preset
+        record[CHANGES_COLUMN] = _changes_text(row)
+        for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS):
+            record[name] = row.form.get(name)
+        records.append(record)
+    table = pd.DataFrame(records, columns=list(_column_order()))
+    for name in INTEGER_PARAMETERS:
+        table[name] = pd.array([_whole(v) for v in table[name]], dtype="Int64")
+    for name in FLOAT_PARAMETERS:
+        table[name] = pd.array([_number(v) for v in table[name]], dtype="Float64")
+    for name in ("name", "preset", CHANGES_COLUMN, "point_grids", "output_mode"):
+        table[name] = table[name].astype("string")
+    table.index = pd.RangeIndex(len(table))
+    return table
+
+
+def _whole(value: Any) -> Any:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return pd.NA
     try:
-        form_to_config(form)
-    except ConfigError:
-        form = config_to_form(st.session_state[_valid_key(slot)])  # copy what runs, not the refused value
-    form["name"] = unique_name(f"{str(form['name']).strip()} copy", _names())
-    _new_slot(form, st.session_state.get(f"setting{slot}_preset_kept", "SAM default"))
+        number = float(value)
+    except (TypeError, ValueError):
+        return pd.NA
+    return int(number) if number.is_integer() else pd.NA
 
 
-def _remove(slot: int) -> None:
-    if len(slots()) <= 1:
-        return
-    st.session_state[SLOTS_KEY] = [s for s in slots() if s != slot]
-    for key in [k for k in st.session_state if str(k).startswith(f"setting{slot}_")]:
-        del st.session_state[key]
+def _number(value: Any) -> Any:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return pd.NA
+    return pd.NA if math.isnan(number) else number
+
+
+def _column_order() -> tuple[str, ...]:
+    return ("copy", "remove", "name", *MAIN_PARAMETERS, "preset", CHANGES_COLUMN, *MORE_PARAMETERS)
+
+
+def _columns(language: str) -> dict[str, Any]:
+    """Each column's header, help and editor, in the session's language."""
+    config: dict[str, Any] = {
+        "copy": st.column_config.CheckboxColumn(
+            tr("Copy", "複製"),
+            help=tr("Tick to add a copy of this setting.", "チェックするとこの設定の複製を追加します。"),
+            width="small",
+            pinned=True,
+        ),
+        "remove": st.column_config.CheckboxColumn(
+            tr("Remove", "削除"),
+            help=tr("Tick to remove this setting.", "チェックするとこの設定を削除します。"),
+            width="small",
+            pinned=True,
+        ),
+        "name": st.column_config.TextColumn(
+            tr("Setting name", "設定名"),
+            help=tr(
+                "Names tell the results apart, so each must be unique.", "結果を区別する名前です。重複できません。"
+            ),
+            width="medium",
+            pinned=True,
+        ),
+        "preset": st.column_config.SelectboxColumn(
+            tr("Preset", "プリセット"),
+            options=list(PRESETS),
+            help=tr(
+                "Choosing a preset resets this setting's parameters to it.",
+                "プリセットを選ぶと、この設定のパラメータがそのプリセットの値に戻ります。",
+            ),
+            width="medium",
+        ),
+        CHANGES_COLUMN: st.column_config.TextColumn(
+            tr("Changed from its preset", "プリセットから変えた値"),
+            help=tr(
+                "The values that differ from the preset the setting came from, with the preset's in brackets.",
+                "元のプリセットと違う値（括弧内はプリセットの値）。",
+            ),
+            disabled=True,
+            width="medium",
+        ),
+    }
+    for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS):
+        label = parameter_label(name, language)
+        help_text = f"`{name}`: {parameter_help(name, language)}"
+        if name == "output_mode":
+            config[name] = st.column_config.SelectboxColumn(label, options=list(OUTPUT_MODES), help=help_text)
+        elif name == "point_grids":
+            config[name] = st.column_config.TextColumn(label, help=help_text + tr(" (empty: none)", "（空欄: なし）"))
+        elif name in FLOAT_PARAMETERS:
+            config[name] = st.column_config.NumberColumn(label, help=help_text, step=0.01, format="%.4g")
+        else:
+            # Integers. No min/max on purpose: the core's validation message is clearer than a silent clamp.
+            config[name] = st.column_config.NumberColumn(label, help=help_text, step=1, format="%d")
+    return config
+
+
+def _typed(name: str, value: Any) -> Any:
+    """A cell's value as the form keeps it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "" if name in ("name", "point_grids") else None
+    if name in INTEGER_PARAMETERS:
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    if name in FLOAT_PARAMETERS:
+        return float(value)
+    return str(value)
+
+
+def _fold_edits() -> bool:
+    """Fold the table's pending edits into the rows; True when the table must be drawn anew (a rerun).
+
+    Value edits are folded every run (idempotently: the edit state keeps them until the table is
+    replaced). A new preset, a copy or a removal changes other cells or rows: the rows change, the
+    table is replaced and the page reruns.
+    """
+    state = st.session_state.get(table_key())
+    if not state:
+        return False
+    current = rows()
+    structural = False
+    copies: list[SettingRow] = []
+    removed: set[int] = set()
+    for position_text, edits in (state.get("edited_rows") or {}).items():
+        position = int(position_text)
+        if not 0 <= position < len(current):
+            continue
+        row = current[position]
+        for column, value in edits.items():
+            if column == "preset":
+                if value and value in PRESETS and value != row.preset:
+                    row.preset = str(value)
+                    row.form = preset_form(row.preset, _names(exclude=row))
+                    row.auto_name = str(row.form["name"])
+                    structural = True
+            elif column == "copy":
+                if value:
+                    copies.append(row)
+                    structural = True
+            elif column == "remove":
+                if value:
+                    removed.add(row.slot)
+                    structural = True
+            elif column in FIELDS:
+                typed = _typed(column, value)
+                if column == "name" and typed != row.form.get("name"):
+                    row.auto_name = None  # the user named it: never renamed again
+                row.form[column] = typed
+    for row in copies:
+        if len(current) >= MAX_SETTINGS:
+            break
+        form = dict(row.form)
+        try:
+            form_to_config(form)
+        except ConfigError:
+            form = config_to_form(row.valid)  # copy what runs, not the refused value
+        form["name"] = unique_name(f"{str(form['name']).strip()} copy", _names())
+        _new_row(form, row.preset, None)
+    if removed:
+        kept = [row for row in current if row.slot not in removed]
+        current[:] = kept if kept else current[:1]  # at least one setting stays
+    if structural:
+        _bump()
+    return structural
+
+
+def _name_edited_settings() -> None:
+    """A preset's name on an edited setting would lie: it becomes "<preset>, edited" (and back when undone)."""
+    for row in rows():
+        if row.auto_name is None:
+            continue
+        base = row.auto_name.removesuffix(EDITED_SUFFIX)
+        wanted = base + EDITED_SUFFIX if row.changes() else base
+        if row.form.get("name") != wanted:
+            row.form["name"] = wanted
+            row.auto_name = wanted
+            _bump()
+
+
+def _validate() -> None:
+    """Each row's config from its typed values; the last valid one stays in use while a value is refused."""
+    for row in rows():
+        try:
+            row.valid = form_to_config(row.form, _names(exclude=row))
+            row.error = None
+        except ConfigError as error:
+            row.error = error
 
 
 def _add() -> None:
-    if len(slots()) >= MAX_SETTINGS:
-        return
-    preset = st.session_state.get(ADD_PRESET_KEY, "SAM default")
-    _new_slot(preset_form(preset, _names()), preset)
+    if len(rows()) < MAX_SETTINGS:
+        _preset_row(st.session_state.get(ADD_PRESET_KEY, "SAM default"))
 
 
-# --- drawing ------------------------------------------------------------------------------------------
-
-
-def _field(slot: int, field_name: str, language: str) -> Any:
-    key = widget_key(slot, field_name)
-    label = parameter_label(field_name, language)
-    help_text = f"`{field_name}`: {parameter_help(field_name, language)}"
-    if field_name == "output_mode":
-        return st.selectbox(label, OUTPUT_MODES, key=key, help=help_text)
-    if field_name == "point_grids":
-        return st.text_area(
-            label, key=key, help=help_text, placeholder="[[[0.25, 0.25], [0.75, 0.75]]]  (empty: none)", height=80
+def error_messages() -> list[str]:
+    """One line per refused value: which setting, which field, why, and what is used meanwhile."""
+    language_name = {name: parameter_label(name, "en") for name in FIELDS if name != "name"}
+    lines = []
+    for position, row in enumerate(rows(), 1):
+        if row.error is None:
+            continue
+        error = row.error
+        name = str(row.form.get("name") or f"#{position}")
+        where = "name" if error.field_name == "name" else error.field_name
+        label = language_name.get(where, where)
+        lines.append(
+            tr(
+                f"**{name}** · {label} (`{where}`): {error.message}. The last valid value is used until this is fixed.",
+                f"**{name}** · {parameter_label(where, 'ja') if where in language_name else '設定名'} (`{where}`): "
+                f"{error.message}。直すまでは最後の有効な値を使います。",
+            )
         )
-    if field_name in FLOAT_PARAMETERS:
-        step = 0.01
-        return st.number_input(label, key=key, help=help_text, step=step, format="%.4g")
-    # Integers. No min/max on purpose: the core's validation message is clearer than a silent clamp.
-    return st.number_input(label, key=key, help=help_text, step=1)
-
-
-def _validate(slot: int) -> ConfigError | None:
-    """Read the form from its widgets; keep it, and the config too when it is valid."""
-    form = {name: st.session_state.get(widget_key(slot, name)) for name in FIELDS}
-    st.session_state[_form_key(slot)] = form
-    try:
-        config = form_to_config(form, _names(exclude=slot))
-    except ConfigError as error:
-        return error
-    st.session_state[_valid_key(slot)] = config
-    return None
-
-
-def setting_column(slot: int, language: str) -> None:
-    form = st.session_state[_form_key(slot)]
-    for field_name in FIELDS:
-        key = widget_key(slot, field_name)
-        if key not in st.session_state:  # dropped by Streamlit after a page switch
-            st.session_state[key] = form.get(field_name)
-    preset_key = widget_key(slot, "preset")
-    if preset_key not in st.session_state:
-        st.session_state[preset_key] = st.session_state.get(f"setting{slot}_preset_kept", "SAM default")
-    error = _validate(slot)
-
-    def show_error(field_name: str) -> None:
-        if error is not None and error.field_name == field_name:
-            st.error(f"{error.message}. The last valid value is used until this is fixed.", icon=":material/error:")
-
-    with st.container(border=True):
-        name_column, preset_column = st.columns(2)
-        with name_column:
-            st.text_input("Setting name", key=widget_key(slot, "name"))
-            show_error("name")
-        preset_column.selectbox(
-            "Start from preset",
-            list(PRESETS),
-            key=preset_key,
-            on_change=_apply_preset,
-            args=(slot,),
-            help="Choosing a preset resets this setting's parameters to it.",
-        )
-        halves = st.columns(2)
-        for position, field_name in enumerate(MAIN_PARAMETERS):
-            with halves[position % 2]:
-                _field(slot, field_name, language)
-                show_error(field_name)
-        more_error = error is not None and error.field_name in MORE_PARAMETERS
-        with st.expander("More parameters", expanded=more_error):
-            for field_name in MORE_PARAMETERS:
-                _field(slot, field_name, language)
-                show_error(field_name)
-        if error is not None and error.field_name not in FIELDS:
-            st.error(f"{error.field_name}: {error.message}", icon=":material/error:")
-        left, right = st.columns(2)
-        left.button(
-            "Duplicate",
-            key=widget_key(slot, "duplicate"),
-            on_click=_duplicate,
-            args=(slot,),
-            disabled=len(slots()) >= MAX_SETTINGS,
-            width="stretch",
-        )
-        right.button(
-            "Remove",
-            key=widget_key(slot, "remove"),
-            on_click=_remove,
-            args=(slot,),
-            disabled=len(slots()) <= 1,
-            width="stretch",
-        )
+    return lines
 
 
 def settings_editor(language: str) -> list[AmgConfig]:
-    """All setting columns plus the add control; returns the settings Run would run."""
-    ensure_slots()
+    """The settings table and its add control; returns the settings Run would run."""
+    ensure_rows()
+    if _fold_edits():
+        _validate()
+        st.rerun()
+    _name_edited_settings()
+    _validate()
     head, preset_column, add_column = st.columns([3, 2, 1], vertical_alignment="bottom")
-    head.subheader(f"Settings ({len(slots())} of at most {MAX_SETTINGS})")
-    preset_column.selectbox("New setting from preset", list(PRESETS), key=ADD_PRESET_KEY)
-    add_column.button(
-        "Add setting", on_click=_add, disabled=len(slots()) >= MAX_SETTINGS, width="stretch", key="add_setting"
+    head.subheader(
+        tr(f"Settings ({len(rows())} of at most {MAX_SETTINGS})", f"設定（{len(rows())} / 最大 {MAX_SETTINGS}）")
     )
-    current = slots()
-    per_row = 3 if len(current) > 4 else max(len(current), 2)
-    for start in range(0, len(current), per_row):
-        columns = st.columns(per_row)
-        for column, slot in zip(columns, current[start : start + per_row], strict=False):
-            with column:
-                setting_column(slot, language)
+    preset_column.selectbox(tr("New setting from preset", "新しい設定のプリセット"), list(PRESETS), key=ADD_PRESET_KEY)
+    add_column.button(
+        tr("Add setting", "設定を追加"),
+        on_click=_add,
+        disabled=len(rows()) >= MAX_SETTINGS,
+        width="stretch",
+        key="add_setting",
+    )
+    st.data_editor(
+        frame(),
+        key=table_key(),
+        hide_index=True,
+        column_order=_column_order(),
+        column_config=_columns(language),
+        num_rows="fixed",
+        width="stretch",
+    )
+    st.caption(
+        tr(
+            "Edit a cell and press Enter. Scroll the table sideways for the other parameters; tick Copy or Remove "
+            "to copy or remove a setting.",
+            "セルを編集して Enter を押します。ほかのパラメータは表を横にスクロールすると出てきます。"
+            "Copy / Remove（複製 / 削除）にチェックすると設定を複製・削除します。",
+        )
+    )
+    for line in error_messages():
+        st.error(line, icon=":material/error:")
     return current_configs()

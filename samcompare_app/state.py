@@ -1,4 +1,9 @@
-"""Session state of one browser session: the names of its keys and the choices shown on every page.
+"""Session state of one browser session: every key it uses, the bound on what it holds, shared choices.
+
+Every session-state key of the app is named here, and so is the bound on memory: a session keeps
+the results derived from its last `RUNS_KEPT` runs (completed funnels, sweeps, tune results), the
+ground truth of the images of those runs, and at most `MEMO_BYTES` of finished pictures and
+tables. `set_current_run` makes a run current and prunes the rest, so a long session levels off.
 
 Streamlit forgets a widget's value when a page without that widget runs, so every choice that
 must survive a page switch is also kept under a plain key (`remember`/`recall`).
@@ -6,15 +11,81 @@ must survive a page switch is also kept under a plain key (`remember`/`recall`).
 
 from __future__ import annotations
 
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-from samcompare_app.resources import device_name, model_caption, model_choices, model_description
+from samcompare_app.resources import device_name, model_choices, model_description
 
+# --- the keys -----------------------------------------------------------------------------------------
 LANGUAGE_KEY = "language_is_japanese"
 MODEL_KEY = "model_name"
-STORE_PREFIX = "kept:"
+STORE_PREFIX = "kept:"  # + a widget key: the value kept across page switches
+
+# The comparison in use and what hangs off it
+RUN_KEY = "comparison_run"  # the current ComparisonRun
+RECENT_RUNS_KEY = "recent_runs"  # [(run_id, image key)], oldest first, at most RUNS_KEPT
+MEMO_KEY = "picture_memo"  # OrderedDict: content key -> (bytes held, value); LRU within MEMO_BYTES
+NETWORK_HISTORY_KEY = "network_history"  # (image key, model, device) -> settings already run on it
+RUN_NOTICE_KEY = "run_notice"  # (kind, message) of the last run that stopped or failed, shown by Run
+LAST_ADDED_KEY = "last_added_setting"  # (where, message): the note shown beside the Add button pressed
+
+# Per run: dicts keyed by run_id, or by tuples that start with it; pruned to the last RUNS_KEPT runs
+COMPLETED_FUNNELS_KEY = "why_completed_funnels"  # run_id -> funnels with every candidate post-processed
+SWEEPS_KEY = "why_sweeps"  # (run_id, setting index) -> SweepOutcome
+TUNE_RESULTS_KEY = "tune_results"  # (run_id, reference token) -> TuneResult
+TUNE_CHECKS_KEY = "tune_reproduced"  # (run_id, token, trial number) -> the official generator's value
+PER_RUN_KEYS = (COMPLETED_FUNNELS_KEY, SWEEPS_KEY, TUNE_RESULTS_KEY, TUNE_CHECKS_KEY)
+
+# Per image: dicts keyed by the image's content key (or tuples that start with it)
+GROUND_TRUTH_KEY = "ground_truth_by_image"  # image key -> KeptGroundTruth; pruned with the runs
+GROUND_TRUTH_ERROR_KEY = "ground_truth_error_by_image"  # image key -> (upload id, message); pruned too
+MARKS_KEY = "marks_by_image"  # image key -> Marks: the user's own work, kept for MARKED_IMAGES_KEPT images
+CLEANUP_MEMOS_KEY = "cleanup_memos"  # (image key, model, device, plan, offset) -> each mask's clean-up
+PER_IMAGE_KEYS = (GROUND_TRUTH_KEY, GROUND_TRUTH_ERROR_KEY, NETWORK_HISTORY_KEY, CLEANUP_MEMOS_KEY)
+
+# The image in use (samcompare_app/image_input.py)
+ACTIVE_IMAGE_KEY = "active_image"
+SOURCE_KEY = "image_source"
+SAMPLE_KEY = "image_sample"
+UPLOAD_KEY = "image_upload"
+DOWNSCALE_KEY = "image_downscale"
+
+# The settings table (samcompare_app/settings_editor.py)
+SETTINGS_KEY = "settings_rows"  # [SettingRow]: typed values, last valid setting, preset, in table order
+SETTINGS_TABLE_VERSION_KEY = "settings_table_version"  # the table widget is "settings_table_<version>"
+NEXT_SLOT_KEY = "next_setting_slot"
+ADD_PRESET_KEY = "add_setting_preset"
+
+# Evaluate
+THRESHOLDS_KEY = "evaluation_iou_thresholds"  # the text input
+VALID_THRESHOLDS_KEY = "evaluation_iou_thresholds_valid"  # the last thresholds that parsed
+
+# History
+HISTORY_OFF_KEY = "history_off"  # the message of the store error that turned history off for this session
+OPENED_KEY = "history_opened"  # (stored run id, ComparisonRun.run_id) of the run History opened
+HISTORY_LIMIT_KEY = "history_limit"
+RECORDER_KEY = "history_recorder"  # this session's SessionRecorder: what it wrote last, and any store error
+HISTORY_NOTICE_KEY = "history_notice"
+DELETED_KEY = "history_deleted"  # the StoredRun deleted last, until undone or another is deleted
+CONFIRM_DELETE_KEY = "history_confirm_delete"  # the stored run id whose Delete awaits confirmation
+
+# Why
+SWEEP_PICK_IOU_KEY = "sweep_pick_iou"
+SWEEP_PICK_STABILITY_KEY = "sweep_pick_stability"
+WHY_SELECTION_KEY = "why_selected_candidates"  # (run_id, setting index) -> candidate ids the user picked
+
+# Models page
+HASHES_KEY = "checkpoint_hashes_checked"
+
+# --- the bound ----------------------------------------------------------------------------------------
+RUNS_KEPT = 3  # the current run and the two before it
+MARKED_IMAGES_KEPT = 20  # marks are small and the user's own work: kept for many more images
+MEMO_BYTES = 64 << 20  # finished pictures (encoded) and tables of the runs in use
 
 
 def remember(key: str, value: Any) -> None:
@@ -31,8 +102,86 @@ def restore_widget(key: str, default: Any) -> None:
         st.session_state[key] = recall(key, default)
 
 
+def store(key: str) -> dict[Any, Any]:
+    """The session's dict under `key`, created empty on first use."""
+    kept: dict[Any, Any] = st.session_state.setdefault(key, {})
+    return kept
+
+
+def current_run() -> Any:
+    """The session's current ComparisonRun, or None."""
+    return st.session_state.get(RUN_KEY)
+
+
+def _owner(key: Hashable) -> Hashable:
+    return key[0] if isinstance(key, tuple) and key else key
+
+
+def set_current_run(run: Any) -> None:
+    """Make `run` (a ComparisonRun) current, and drop what the session holds for runs and images beyond the bound."""
+    st.session_state[RUN_KEY] = run
+    recent = [entry for entry in st.session_state.get(RECENT_RUNS_KEY, []) if entry[0] != run.run_id]
+    recent = [*recent, (run.run_id, run.image_key)][-RUNS_KEPT:]
+    st.session_state[RECENT_RUNS_KEY] = recent
+    run_ids = {run_id for run_id, _ in recent}
+    image_keys = {image for _, image in recent}
+    for key in PER_RUN_KEYS:
+        held = st.session_state.get(key, {})
+        for stale in [k for k in held if _owner(k) not in run_ids]:
+            del held[stale]
+    for key in PER_IMAGE_KEYS:
+        held = st.session_state.get(key, {})
+        for stale in [k for k in held if _owner(k) not in image_keys]:
+            del held[stale]
+    marks = st.session_state.get(MARKS_KEY, {})
+    for stale in list(marks)[: max(0, len(marks) - MARKED_IMAGES_KEPT)]:
+        if stale not in image_keys:
+            del marks[stale]
+
+
+def _size_of(value: Any) -> int:
+    """Bytes a memo entry holds, roughly: what dominates (pixels, encoded pictures, tables)."""
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(deep=True).sum())
+    if isinstance(value, (list, tuple)):
+        return sum(_size_of(item) for item in value) + 64
+    return 1024
+
+
+Made = TypeVar("Made")
+
+
+def memo(key: tuple[Any, ...], make: Callable[[], Made]) -> Made:
+    """A per-session memo of finished pictures and tables, keyed by what they show; least recently used goes first.
+
+    Never shared with other sessions. Keys name content (image, model, setting, drawing options),
+    not runs, so a re-filter that leaves a setting's masks as they were reuses its pictures.
+    """
+    held: OrderedDict[tuple[Any, ...], tuple[int, Any]] = st.session_state.setdefault(MEMO_KEY, OrderedDict())
+    if key in held:
+        held.move_to_end(key)
+        return held[key][1]  # type: ignore[no-any-return]
+    value = make()
+    size = _size_of(value)
+    held[key] = (size, value)
+    total = sum(entry[0] for entry in held.values())
+    while total > MEMO_BYTES and len(held) > 1:
+        _, (dropped, _) = held.popitem(last=False)
+        total -= dropped
+    return value
+
+
 def language() -> str:
     return "ja" if st.session_state.get(LANGUAGE_KEY, recall(LANGUAGE_KEY, False)) else "en"
+
+
+def tr(english: str, japanese: str) -> str:
+    """The UI's text in the session's language: every string a page shows is written in both, side by side."""
+    return japanese if language() == "ja" else english
 
 
 def selected_model() -> str:
@@ -42,21 +191,29 @@ def selected_model() -> str:
 
 
 def common_sidebar() -> None:
-    """Model, device and help language: the choices every page shares."""
+    """Model, device and language: the choices every page shares."""
+    from samcompare_app.texts import model_caption_text, model_description_text
+
     choices = model_choices()
     restore_widget(MODEL_KEY, selected_model())
     if st.session_state[MODEL_KEY] not in choices:
         st.session_state[MODEL_KEY] = choices[0]
     with st.sidebar:
+        restore_widget(LANGUAGE_KEY, False)
+        japanese = st.toggle("日本語 (Japanese)", key=LANGUAGE_KEY)
+        remember(LANGUAGE_KEY, japanese)
         model = st.selectbox(
-            "Model",
+            tr("Model", "モデル"),
             choices,
             key=MODEL_KEY,
-            format_func=model_caption,
-            help="Official checkpoints found in weights/ (see the Models page), and the demo model.",
+            format_func=model_caption_text,
+            help=tr(
+                "Official checkpoints found in weights/ (see the Models page), and the demo model.",
+                "weights/ にある公式チェックポイント（モデルのページを参照）とデモモデル。",
+            ),
         )
         remember(MODEL_KEY, model)
-        st.caption(f"{model_description(model)}. Device: **{device_name()}**.")
-        restore_widget(LANGUAGE_KEY, False)
-        japanese = st.toggle("日本語のヘルプ (Japanese help)", key=LANGUAGE_KEY)
-        remember(LANGUAGE_KEY, japanese)
+        description = model_description_text(model, model_description(model))
+        st.caption(
+            tr(f"{description}. Device: **{device_name()}**.", f"{description}。デバイス: **{device_name()}**。")
+        )

@@ -28,6 +28,20 @@ FATE_COLOURS = {
     "small_region_nms": "#e377c2",
 }
 SETTING_COLOURS = qualitative.Plotly
+STAGE_LABELS_JA = {
+    "candidates": "全候補",
+    "pred_iou_thresh": "pred_iou_thresh",
+    "stability_score_thresh": "stability_score_thresh",
+    "crop_edge": "クロップ端の除外",
+    "box_nms": "クロップ内のボックス NMS",
+    "crop_nms": "クロップ間の NMS",
+    "small_region_nms": "小領域除去後の NMS",
+    "kept": "残ったマスク",
+}
+
+
+def _tr(language: str, english: str, japanese: str) -> str:
+    return japanese if language == "ja" else english
 
 
 def setting_colour(index: int) -> str:
@@ -35,9 +49,13 @@ def setting_colour(index: int) -> str:
     return SETTING_COLOURS[index % len(SETTING_COLOURS)]
 
 
-def funnel_figure(funnel: Funnel, colour: str = "#636efa") -> go.Figure:
-    """One setting's funnel: candidates left after each stage, with how many that stage dropped."""
-    labels = [STAGE_LABELS[stage] for stage in funnel.stages]
+def funnel_figure(funnel: Funnel, colour: str = "#636efa", language: str = "en") -> go.Figure:
+    """One setting's funnel: candidates left after each stage, with how many that stage dropped.
+
+    The title puts the setting's name and its counts on two lines, so six funnels side by side keep
+    their titles whole.
+    """
+    labels = [STAGE_LABELS_JA.get(stage, stage) if language == "ja" else STAGE_LABELS[stage] for stage in funnel.stages]
     counts = list(funnel.counts)
     dropped = [""] + [
         f"-{before - after}" if before > after else "" for before, after in zip(counts, counts[1:], strict=False)
@@ -52,17 +70,26 @@ def funnel_figure(funnel: Funnel, colour: str = "#636efa") -> go.Figure:
             connector={"line": {"color": "#cccccc"}},
         )
     )
-    note = f" · clean-up changed {funnel.cleaned}" if funnel.config.min_mask_region_area > 0 else ""
+    cleaned = funnel.config.min_mask_region_area > 0
+    summary = _tr(language, f"{funnel.kept} of {len(funnel)} kept", f"{len(funnel)} 個中 {funnel.kept} 個が残る")
+    if cleaned:
+        summary += _tr(language, f" · clean-up changed {funnel.cleaned}", f" · 小領域除去で {funnel.cleaned} 個を修正")
     figure.update_layout(
-        title=f"{funnel.config.name}: {funnel.kept} of {len(funnel)} kept{note}",
-        height=60 + 45 * len(labels),
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        title={"text": f"{funnel.config.name}<br><sup>{summary}</sup>", "font": {"size": 14}},
+        height=80 + 45 * len(labels),
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
     )
     return figure
 
 
-def fate_histogram(funnel: Funnel, score: str, settings: Sequence[AmgConfig] = (), bin_size: float = 0.01) -> go.Figure:
-    """All candidates' `score` ("predicted_iou" or "stability_score") stacked by fate; every setting's threshold."""
+def fate_histogram(
+    funnel: Funnel, score: str, settings: Sequence[AmgConfig] = (), bin_size: float = 0.01, language: str = "en"
+) -> go.Figure:
+    """All candidates' `score` ("predicted_iou" or "stability_score") stacked by fate; every setting's threshold.
+
+    Thresholds are dashed lines in the setting's colour, named in the legend (not written over the
+    plot, where six names overlap).
+    """
     values = np.asarray(getattr(funnel, score), dtype=np.float64)
     fates = funnel.fates
     threshold_field = {"predicted_iou": "pred_iou_thresh", "stability_score": "stability_score_thresh"}[score]
@@ -78,27 +105,38 @@ def fate_histogram(funnel: Funnel, score: str, settings: Sequence[AmgConfig] = (
                 name=f"{fate} ({int(chosen.sum())})",
                 marker_color=FATE_COLOURS[fate],
                 xbins={"size": bin_size},
+                legendgroup="fates",
             )
         )
+    shapes = []
     for index, config in enumerate(settings or [funnel.config]):
-        figure.add_vline(
-            x=float(getattr(config, threshold_field)),
-            line_color=setting_colour(index),
-            line_dash="dash",
-            line_width=2,
-            annotation_text=config.name,
-            annotation_position="top",
+        x = float(getattr(config, threshold_field))
+        colour = setting_colour(index)
+        line = {"color": colour, "dash": "dash", "width": 2}
+        shapes.append({"type": "line", "x0": x, "x1": x, "y0": 0, "y1": 1, "yref": "paper", "line": line})
+        figure.add_trace(  # the legend entry of the line: a name that never overlaps another
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                line=line,
+                name=_tr(language, f"{config.name}: {x:g}", f"{config.name}: {x:g}"),
+                legendgroup="thresholds",
+                legendgrouptitle={"text": _tr(language, "thresholds", "しきい値")},
+            )
         )
     missing = int((~finite).sum())
-    note = f" ({missing} not computed)" if missing else ""
+    note = _tr(language, f" ({missing} not computed)", f"（{missing} 個は未計算）") if missing else ""
+    title = _tr(language, f"{score}: all {len(values)} candidates{note}", f"{score}: 全 {len(values)} 候補{note}")
     figure.update_layout(
-        title={"text": f"{score}: all {len(values)} candidates{note}", "font": {"size": 15}},
+        title={"text": title, "font": {"size": 15}},
         barmode="stack",
         xaxis_title=score,
-        yaxis_title="candidates",
-        height=380,
+        yaxis_title=_tr(language, "candidates", "候補数"),
+        height=420,
+        shapes=shapes,
         margin={"l": 50, "r": 10, "t": 60, "b": 90},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
     )
     return figure
 
@@ -108,6 +146,7 @@ def sweep_heatmap(
     value: str = "masks",
     markers: Sequence[tuple[AmgConfig, str]] = (),
     where: dict[str, float] | None = None,
+    language: str = "en",
 ) -> go.Figure:
     """`value` over pred_iou_thresh (x) x stability_score_thresh (y), each setting in `markers` drawn at its cell.
 
@@ -125,7 +164,10 @@ def sweep_heatmap(
             ys.append(f"{y:g}")
             values.append(float(grid.loc[y, x]))
     side = max(8.0, (height - margin["t"] - margin["b"] - 40) / max(len(grid.index), 1) * 0.92)
-    label = "masks kept" if value == "masks" else "image covered (%)"
+    if value == "masks":
+        label, scale = _tr(language, "masks kept", "残るマスク数"), _tr(language, "masks", "マスク数")
+    else:
+        label, scale = _tr(language, "image covered (%)", "被覆率 (%)"), _tr(language, "coverage %", "被覆率 %")
     figure = go.Figure(
         go.Scatter(
             x=xs,
@@ -139,7 +181,7 @@ def sweep_heatmap(
                 "color": values,
                 "colorscale": "Viridis",
                 "showscale": True,
-                "colorbar": {"title": "masks" if value == "masks" else "coverage %"},
+                "colorbar": {"title": scale},
                 "line": {"width": 0},
             },
             name="cells",
@@ -165,7 +207,11 @@ def sweep_heatmap(
     figure.update_xaxes(type="category", categoryorder="array", categoryarray=[f"{v:g}" for v in grid.columns])
     figure.update_yaxes(type="category", categoryorder="array", categoryarray=[f"{v:g}" for v in grid.index])
     figure.update_layout(
-        title=f"{label}: {result.base.name} over pred_iou_thresh x stability_score_thresh",
+        title=_tr(
+            language,
+            f"{label}: {result.base.name} over pred_iou_thresh x stability_score_thresh",
+            f"{label}: {result.base.name}（pred_iou_thresh × stability_score_thresh）",
+        ),
         xaxis_title="pred_iou_thresh",
         yaxis_title="stability_score_thresh",
         height=height,
@@ -191,7 +237,7 @@ def _nearest(values: Sequence[float], target: float) -> float:
     return float(array[int(np.argmin(np.abs(array - target)))])
 
 
-def sweep_curve(result: SweepResult, markers: Sequence[tuple[AmgConfig, str]] = ()) -> go.Figure:
+def sweep_curve(result: SweepResult, markers: Sequence[tuple[AmgConfig, str]] = (), language: str = "en") -> go.Figure:
     """A one-parameter sweep: masks kept (top) and coverage (bottom) against the value, each on its own axis.
 
     Counts get whole-number ticks and coverage a 0-100 % axis with rounded ticks, so a change of a
@@ -199,10 +245,15 @@ def sweep_curve(result: SweepResult, markers: Sequence[tuple[AmgConfig, str]] = 
     """
     parameter = result.parameters[0]
     frame = result.frame.sort_values(parameter)
+    masks_label, coverage_label = _tr(language, "masks", "マスク数"), _tr(language, "coverage %", "被覆率 %")
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    figure.add_trace(go.Scatter(x=frame[parameter], y=frame["masks"], mode="lines+markers", name="masks"), row=1, col=1)
     figure.add_trace(
-        go.Scatter(x=frame[parameter], y=frame["coverage_pct"], mode="lines+markers", name="coverage %"), row=2, col=1
+        go.Scatter(x=frame[parameter], y=frame["masks"], mode="lines+markers", name=masks_label), row=1, col=1
+    )
+    figure.add_trace(
+        go.Scatter(x=frame[parameter], y=frame["coverage_pct"], mode="lines+markers", name=coverage_label),
+        row=2,
+        col=1,
     )
     for config, colour in markers:
         figure.add_vline(
@@ -210,14 +261,16 @@ def sweep_curve(result: SweepResult, markers: Sequence[tuple[AmgConfig, str]] = 
         )
     most = int(frame["masks"].max()) if len(frame) else 0
     figure.update_layout(
-        title=f"{SHORT_NAMES[parameter]}: {result.base.name}",
+        title=f"{parameter}: {result.base.name}",
         height=380,
         margin={"l": 60, "r": 20, "t": 50, "b": 50},
         showlegend=False,
     )
     figure.update_xaxes(title_text=parameter, row=2, col=1)
-    figure.update_yaxes(title_text="masks", rangemode="tozero", tickformat="d", dtick=_nice_step(most), row=1, col=1)
-    figure.update_yaxes(title_text="coverage %", range=[0, 100], tickformat=".0f", dtick=25, row=2, col=1)
+    figure.update_yaxes(
+        title_text=masks_label, rangemode="tozero", tickformat="d", dtick=_nice_step(most), row=1, col=1
+    )
+    figure.update_yaxes(title_text=coverage_label, range=[0, 100], tickformat=".0f", dtick=25, row=2, col=1)
     return figure
 
 

@@ -45,8 +45,10 @@ def _box(value: Any) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
-def mask_count(count: int) -> str:
-    """ "1 mask", "3 masks": captions read as sentences."""
+def mask_count(count: int, language: str = "en") -> str:
+    """ "1 mask", "3 masks" (Japanese "マスク 3 個"): captions read as sentences."""
+    if language == "ja":
+        return f"マスク {count} 個"
     return f"{count} mask" if count == 1 else f"{count} masks"
 
 

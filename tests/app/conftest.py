@@ -1,33 +1,58 @@
-"""AppTest helpers: the dashboard driven in-process, with a coarse point grid so runs take a moment."""
+"""AppTest helpers: the dashboard driven in-process, with a coarse point grid so runs take a moment.
+
+The settings are rows of one table (`st.data_editor`); AppTest edits it the way the browser
+does, by giving the table widget its edit state (`edited_rows`) before a run.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from samcompare.config import AmgConfig
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
 TIMEOUT_S = 120
 FAST_POINTS_PER_SIDE = 8
 
 
-def setting_inputs(at: AppTest, field_name: str) -> list:
-    return [widget for widget in at.number_input if widget.key and widget.key.endswith(f"_{field_name}")]
+def table_key(at: AppTest) -> str:
+    return f"settings_table_{int(at.session_state['settings_table_version'])}"
+
+
+def edit_settings(at: AppTest, edits: dict[int, dict[str, Any]]) -> AppTest:
+    """Type `edits` ({row: {column: value}}) into the settings table, as a user would, then rerun."""
+    at.session_state[table_key(at)] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+    return at.run()
+
+
+def setting_rows(at: AppTest) -> list:
+    return list(at.session_state["settings_rows"])
+
+
+def setting_names(at: AppTest) -> list[str]:
+    return [str(row.form["name"]) for row in setting_rows(at)]
+
+
+def valid_configs(at: AppTest) -> list[AmgConfig]:
+    return [row.valid for row in setting_rows(at)]
 
 
 def make_fast(at: AppTest, **changes: float) -> AppTest:
     """Every setting at 8 points per side (and any other number fields given), then rerun."""
-    for widget in setting_inputs(at, "points_per_side"):
-        widget.set_value(FAST_POINTS_PER_SIDE)
-    for field_name, value in changes.items():
-        for widget in setting_inputs(at, field_name):
-            widget.set_value(value)
-    return at.run()
+    rows = range(len(setting_rows(at)))
+    return edit_settings(at, {row: {"points_per_side": FAST_POINTS_PER_SIDE, **changes} for row in rows})
 
 
 def run_button(at: AppTest):  # noqa: ANN201 - streamlit's Button element
     return at.button(key="run_button")
+
+
+def texts(elements) -> str:  # noqa: ANN001 - an AppTest element list
+    return "\n".join(str(element.value) for element in elements)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The compare page through AppTest: default run, refilter from cache, validation, settings, uploads, downloads."""
+"""The compare page through AppTest: default run, re-filter, validation, settings, uploads, downloads, Stop."""
 
 from __future__ import annotations
 
@@ -14,17 +14,24 @@ from streamlit.testing.v1 import AppTest
 from samcompare.config import AmgConfig
 from samcompare.models import ModelLoadError
 from samcompare.results.exports import read_label_map_png
+from samcompare_app.comparison import ComparisonRun
 from samcompare_app.downloads import EXPORT_FORMATS, ExportRequest
-from tests.app.conftest import make_fast, run_button, setting_inputs
+from tests.app.conftest import (
+    edit_settings,
+    make_fast,
+    run_button,
+    setting_names,
+    setting_rows,
+    texts,
+    valid_configs,
+)
 
 
-def texts(elements) -> str:  # noqa: ANN001 - an AppTest element list
-    return "\n".join(str(element.value) for element in elements)
-
-
-def test_opens_ready_with_two_settings_a_shape_sample_and_the_demo_note(app: AppTest) -> None:
-    assert len(setting_inputs(app, "points_per_side")) == 2
-    assert [w.value for w in app.text_input if w.key.endswith("_name")] == ["SAM default", "High precision"]
+def test_opens_ready_with_two_settings_in_one_table_a_shape_sample_and_the_demo_note(app: AppTest) -> None:
+    assert setting_names(app) == ["SAM default", "High precision"]
+    table = app.data_editor[0].value
+    assert list(table["name"]) == ["SAM default", "High precision"]  # one row per setting
+    assert {"points_per_side", "pred_iou_thresh", "min_mask_region_area", "output_mode"} <= set(table.columns)
     assert app.session_state["active_image"].name.startswith("Shapes")
     assert "knows only simple shapes" in texts(app.info)
     assert "Estimated time" in texts(app.markdown)
@@ -35,64 +42,128 @@ def test_default_comparison_shows_overlays_table_and_histograms(app: AppTest) ->
     run_button(app).click().run()
     assert not app.exception
     run = app.session_state["comparison_run"]
-    assert [result.config.name for result in run.results] == ["SAM default", "High precision"]
-    # sidebar thumbnail + original + one overlay per setting (+ the match picture)
-    assert len(app.main.image) >= 4
+    assert [result.config.name for result in run.results] == ["SAM default, edited", "High precision, edited"]
+    # sidebar thumbnail + original + one overlay per setting
+    assert len(app.main.image) >= 3
     assert any(frame.value.shape[0] == 2 and "setting" in frame.value.columns for frame in app.dataframe)
+    assert len(app.get("plotly_chart")) == 0  # only the chosen view is drawn
+    assert "SAM default" in texts(app.markdown) and "masks" in texts(app.markdown)
+    app.segmented_control(key="results_view").set_value("charts").run()
     chart_keys = {chart.proto.id for chart in app.get("plotly_chart")}
     assert len(chart_keys) == 4  # predicted_iou, stability_score, area, scatter
-    assert "SAM default" in texts(app.markdown) and "masks" in texts(app.markdown)
+    app.segmented_control(key="results_view").set_value("match").run()
+    assert "only in SAM default, edited" in texts(app.markdown)  # the match picture's legend, as page text
     assert not app.error
 
 
 def test_threshold_only_change_refilters_from_the_cache_at_once(ran_app: AppTest) -> None:
     first = ran_app.session_state["comparison_run"]
-    setting_inputs(ran_app, "pred_iou_thresh")[0].set_value(0.3)
-    ran_app.run()  # no click: the page re-filters by itself
+    edit_settings(ran_app, {0: {"pred_iou_thresh": 0.3}})  # no click: the page re-filters by itself
     second = ran_app.session_state["comparison_run"]
     assert second.run_id != first.run_id
     assert second.network_free
     assert second.results[0].config.pred_iou_thresh == 0.3
+    # The setting that did not change keeps its result (and its pictures): nothing is redone.
+    assert second.reused == (False, True) and second.results[1] is first.results[1]
     assert "no network pass" in texts(ran_app.markdown) + texts(ran_app.caption)
+    assert "unchanged, kept from the run before" in texts(ran_app.markdown)
 
 
-def test_invalid_parameter_shows_the_message_in_place_and_keeps_the_last_valid_setting(app: AppTest) -> None:
-    setting_inputs(app, "crop_n_points_downscale_factor")[1].set_value(0)
-    app.run()
+def test_invalid_parameter_shows_the_message_and_keeps_the_last_valid_setting(app: AppTest) -> None:
+    edit_settings(app, {1: {"crop_n_points_downscale_factor": 0}})
     assert not app.exception
     messages = texts(app.error)
-    assert "crop_n_points_downscale_factor" in messages or "at least 1" in messages
-    assert setting_inputs(app, "crop_n_points_downscale_factor")[1].value == 0  # what was typed is kept
-    kept = app.session_state["setting1_valid"]
+    assert "crop_n_points_downscale_factor" in messages and "The last valid value is used" in messages
+    assert setting_rows(app)[1].form["crop_n_points_downscale_factor"] == 0  # what was typed is kept
+    assert app.data_editor[0].value["crop_n_points_downscale_factor"].iloc[1] == 0  # and shown
+    kept = valid_configs(app)[1]
     assert isinstance(kept, AmgConfig) and kept.crop_n_points_downscale_factor == 2
     # Fixing it clears the message.
-    setting_inputs(app, "crop_n_points_downscale_factor")[1].set_value(4)
-    app.run()
+    edit_settings(app, {1: {"crop_n_points_downscale_factor": 4}})
     assert not app.error
-    assert app.session_state["setting1_valid"].crop_n_points_downscale_factor == 4
+    assert valid_configs(app)[1].crop_n_points_downscale_factor == 4
 
 
 def test_point_grids_json_error_is_shown(app: AppTest) -> None:
-    grids = next(area for area in app.text_area if area.key == "setting0_point_grids")
-    grids.set_value("[[0.5, 0.5")
-    app.run()
+    edit_settings(app, {0: {"point_grids": "[[0.5, 0.5"}})
     assert "not valid JSON" in texts(app.error)
 
 
-def test_add_duplicate_and_remove_settings(app: AppTest) -> None:
+def test_add_copy_and_remove_settings(app: AppTest) -> None:
     app.button(key="add_setting").click().run()
-    assert len(setting_inputs(app, "points_per_side")) == 3
-    app.button(key="setting1_duplicate").click().run()
-    names = [w.value for w in app.text_input if w.key.endswith("_name")]
-    assert names == ["SAM default", "High precision", "SAM default (2)", "High precision copy"]
+    assert len(setting_rows(app)) == 3
+    edit_settings(app, {1: {"copy": True}})
+    assert setting_names(app) == ["SAM default", "High precision", "SAM default (2)", "High precision copy"]
+    assert not any(app.data_editor[0].value["copy"])  # the tick acted once, like a button
     for _ in range(2):
         app.button(key="add_setting").click().run()
-    assert len(setting_inputs(app, "points_per_side")) == 6
+    assert len(setting_rows(app)) == 6
     assert app.button(key="add_setting").disabled  # at most six
-    app.button(key="setting0_remove").click().run()
-    names = [w.value for w in app.text_input if w.key.endswith("_name")]
+    edit_settings(app, {0: {"copy": True}})
+    assert len(setting_rows(app)) == 6  # still six
+    edit_settings(app, {0: {"remove": True}})
+    names = setting_names(app)
     assert len(names) == 5 and "SAM default" not in names
     assert not app.exception
+
+
+def test_an_edited_preset_says_so_and_history_gets_an_honest_name(app: AppTest) -> None:
+    edit_settings(app, {0: {"pred_iou_thresh": 0.6}})
+    row = setting_rows(app)[0]
+    assert row.form["name"] == "SAM default, edited"
+    table = app.data_editor[0].value
+    assert table["changes"].iloc[0] == "pred_iou_thresh 0.6 (0.88)"  # what differs from the preset, and its value
+    assert table["changes"].iloc[1] == "= High precision"
+    edit_settings(app, {0: {"pred_iou_thresh": 0.88}})  # back to the preset's value: the preset's name again
+    assert setting_names(app)[0] == "SAM default"
+    edit_settings(app, {0: {"name": "mine"}})
+    edit_settings(app, {0: {"pred_iou_thresh": 0.5}})
+    assert setting_names(app)[0] == "mine"  # a name the user typed is never changed
+    edit_settings(app, {0: {"preset": "High precision"}})  # a new preset resets the row to it
+    assert valid_configs(app)[0].replace(name="x") == AmgConfig.preset("High precision").replace(name="x")
+    assert setting_names(app)[0] == "High precision (2)"
+
+
+def test_table_headers_and_help_are_readable_and_bilingual(app: AppTest) -> None:
+    editor = app.data_editor[0]
+    columns = json.loads(editor.proto.columns)
+    assert columns["pred_iou_thresh"]["label"] == "Predicted IoU threshold"
+    assert "pred_iou_thresh" in columns["pred_iou_thresh"]["help"]
+    app.session_state["language_is_japanese"] = True
+    app.run()
+    columns = json.loads(app.data_editor[0].proto.columns)
+    assert columns["pred_iou_thresh"]["label"] == "予測 IoU しきい値"
+    assert columns["name"]["label"] == "設定名"
+
+
+def test_stop_during_a_run_keeps_the_previous_results_and_says_how_far_it_got(
+    ran_app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamlit's Stop raises StopException at the next st call: here, the 13th of 16 batches' progress."""
+    from streamlit.runtime.scriptrunner import StopException
+
+    from samcompare.engine import Progress
+
+    before = ran_app.session_state["comparison_run"]
+
+    def stopped_midway(*args: object, **kwargs: object) -> ComparisonRun:
+        progress = args[7]
+        for batch in range(1, 14):
+            progress(Progress("decoding", 0, "SAM default", 0, 1, batch, 16, batch, 16))
+        raise StopException()
+
+    monkeypatch.setattr("samcompare_app.comparison.run_comparison", stopped_midway)
+    edit_settings(ran_app, {0: {"points_per_side": 9}})  # needs the network: no automatic re-filter
+    run_button(ran_app).click().run()
+    kind, message = ran_app.session_state["run_notice"]
+    assert kind == "stopped"
+    assert message.startswith("Stopped after 13 of 16 batches (SAM default, whole image); nothing was kept")
+    assert ran_app.session_state["comparison_run"] is before  # the previous results stay
+    monkeypatch.undo()
+    ran_app.run()  # the next rerun shows the message under Run, and the previous results
+    assert "Stopped after 13 of 16 batches" in texts(ran_app.warning)
+    assert ran_app.session_state["comparison_run"] is before
+    assert "Results" in texts(ran_app.header)
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
@@ -127,8 +198,7 @@ def test_model_that_does_not_load_gives_a_message_and_keeps_the_results(
         raise ModelLoadError(f"checkpoint for {name} is corrupt; replace it")
 
     monkeypatch.setattr("samcompare_app.resources.cached_model", broken)
-    setting_inputs(ran_app, "points_per_side")[0].set_value(9)  # needs the network: no auto re-filter
-    ran_app.run()
+    edit_settings(ran_app, {0: {"points_per_side": 9}})  # needs the network: no auto re-filter
     run_button(ran_app).click().run()
     assert not ran_app.exception
     assert "is corrupt" in texts(ran_app.error)
@@ -165,13 +235,20 @@ def test_cosmetic_changes_never_run_the_engine(ran_app: AppTest, monkeypatch: py
         raise AssertionError("a cosmetic change ran the engine")
 
     monkeypatch.setattr("samcompare_app.comparison.run_comparison", forbidden)
+    monkeypatch.setattr("samcompare_app.comparison.refilter", forbidden)
     ran_app.slider(key="overlay_opacity").set_value(0.8).run()
     ran_app.checkbox(key="overlay_outlines").uncheck().run()
     ran_app.checkbox(key="overlay_show").uncheck().run()
     assert not ran_app.exception
     assert ran_app.session_state["comparison_run"] is before
     memo = ran_app.session_state["picture_memo"]
-    assert sum(key[0] == "overlay" for key in memo) >= 4  # pictures drawn once per look, then reused
+    overlays = [key for key in memo if key[0] == "overlay"]
+    assert len(overlays) >= 4  # pictures drawn once per look, then reused
+    assert all(isinstance(memo[key][1], bytes) for key in overlays)  # kept encoded: never encoded again
+    images = {element.proto.imgs[0].url for element in ran_app.main.image}
+    ran_app.checkbox(key="overlay_show").check().run()
+    ran_app.checkbox(key="overlay_show").uncheck().run()
+    assert {element.proto.imgs[0].url for element in ran_app.main.image} == images  # same bytes, same media URL
 
 
 def test_large_upload_is_downscaled_and_the_size_used_is_shown(app: AppTest) -> None:

@@ -12,13 +12,9 @@ from streamlit.testing.v1 import AppTest
 from samcompare.evaluation import Marks, evaluate_run, marks_from_run, metrics_columns
 from samcompare.results.exports.label_map import label_map_png_bytes
 from samcompare.samples import HELDOUT_DIR, sample_ground_truth
-from tests.app.conftest import make_fast, run_button
+from tests.app.conftest import make_fast, run_button, texts
 
 EVALUATE = "pages/evaluate.py"
-
-
-def texts(elements) -> str:  # noqa: ANN001 - an AppTest element list
-    return "\n".join(str(element.value) for element in elements)
 
 
 def frame_with(app: AppTest, column: str):  # noqa: ANN201 - the AppTest Dataframe element
@@ -64,7 +60,9 @@ def test_a_sample_brings_its_ground_truth_and_every_metric_is_shown(ran_app: App
     assert f"{len(truth)} objects, exact, from the sample scene" in texts(ran_app.markdown)
     frame = metrics_frame(ran_app)
     table = frame.value
-    assert list(table.columns) == metrics_columns() and table["setting"].tolist() == ["SAM default", "High precision"]
+    assert set(table.columns) == set(metrics_columns())
+    assert table["setting"].tolist() == [config.name for config in run.configs]
+    assert {"ap", "ar"} <= set(table.columns[:6])  # AP and AR without scrolling sideways
     for row, result in zip(table.to_dict("records"), run.results, strict=True):
         expected = evaluate_run(result, truth).row()
         assert row["matched_50"] == expected["matched_50"] and row["ap"] == expected["ap"]
@@ -105,14 +103,19 @@ def test_an_uploaded_image_takes_marks_then_uploaded_ground_truth_good_and_bad(a
     run = app.session_state["comparison_run"]
     assert run.image_name == "my_scene.png"
     assert "No ground truth for this image" in texts(app.info)
+    # Without ground truth the setting's masks are still drawn: every mask, then the selected ones.
+    pictures = [image for image in app.main.image]
+    assert len(pictures) >= 2  # one per setting
+    assert "Every mask of this setting" in texts(app.caption)
 
     # Marks stand in for ground truth: the metrics against them appear.
     select_rows(app, 0, [0, 1])
+    assert "2 selected mask(s) stand out" in texts(app.caption)
     app.button(key=f"mark_good_{run.run_id}_0").click().run()
     marks = app.session_state["marks_by_image"][run.image_key]
     assert len(marks.good) == 2 and not marks.bad
     marks_frame = frame_with(app, "agreement").value
-    assert marks_frame["setting"].tolist() == ["SAM default", "High precision"]
+    assert marks_frame["setting"].tolist() == [config.name for config in run.configs]
     assert marks_frame["good_found"].iloc[0] == 2 and marks_frame["agreement"].iloc[0] == 1.0
 
     uploader_key = f"ground_truth_upload_{run.image_key[:16]}"
@@ -144,8 +147,8 @@ def test_marks_move_between_good_and_bad_survive_a_page_switch_and_clear(ran_app
     ran_app.button(key=f"mark_bad_{run.run_id}_1").click().run()
     assert not ran_app.exception
     marks = ran_app.session_state["marks_by_image"][run.image_key]
-    good = marks_from_run(run.masks[0], [0, 2], "SAM default")
-    bad = marks_from_run(run.masks[1], [0], "High precision")
+    good = marks_from_run(run.masks[0], [0, 2], run.configs[0].name)
+    bad = marks_from_run(run.masks[1], [0], run.configs[1].name)
     assert marks == Marks().marked(good, "good").marked(bad, "bad")
     mask_tables = [frame.value for frame in ran_app.dataframe if str(frame.key).startswith("evaluation_mask_table")]
     assert mask_tables[0]["mark"].tolist() == [marks.label_of(rle) or "" for rle in run.masks[0].coco_rles()]

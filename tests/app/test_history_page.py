@@ -1,5 +1,5 @@
-"""The History page through AppTest: runs recorded, reopened without the network, deleted, compared across images;
-an unwritable store warns once and the app goes on."""
+"""The History page through AppTest: runs recorded (no duplicates), reopened without the network and marked in the
+list, deleted after a confirmation, compared across images; an unwritable store warns once and the app goes on."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from samcompare.engine import compare
 from samcompare.samples import SHAPES, load_sample, sample_names
 from samcompare.store import ResultStore
 from samcompare_app.downloads import EXPORT_FORMATS, ExportRequest
-from tests.app.conftest import DASHBOARD, TIMEOUT_S, make_fast, run_button
+from tests.app.conftest import DASHBOARD, TIMEOUT_S, edit_settings, make_fast, run_button, texts
 from tests.engine.engine_helpers import assert_records_equal
 
 HISTORY_PAGE = "pages/history.py"
@@ -56,6 +56,12 @@ def count_network_passes() -> Iterator[list[str]]:
         handle.remove()
 
 
+def written(at: AppTest) -> None:
+    """Wait until the session's finished runs are in the store (they are written in the background)."""
+    recorder = at.session_state["history_recorder"]
+    assert recorder.idle.wait(60) or recorder.pending == 0
+
+
 def store_runs(model, images: list[tuple[str, np.ndarray]], configs: list[AmgConfig]) -> ResultStore:  # noqa: ANN001
     store = ResultStore()
     for name, pixels in images:
@@ -65,6 +71,7 @@ def store_runs(model, images: list[tuple[str, np.ndarray]], configs: list[AmgCon
 
 def test_a_finished_run_is_recorded_and_reopens_without_the_network(history_home: Path, ran_app: AppTest) -> None:
     original = ran_app.session_state["comparison_run"]
+    written(ran_app)
     store = ResultStore()
     assert store.path == history_home / "samcompare.db"
     (header,) = store.runs()
@@ -83,9 +90,13 @@ def test_a_finished_run_is_recorded_and_reopens_without_the_network(history_home
     assert reopened.image_key == original.image_key
     for before, after in zip(original.results, reopened.results, strict=True):
         assert_records_equal(before.records, after.records, before.config.name)
-    # The results view with all its tabs and downloads, as on the compare page.
+    # The results view with its downloads, as on the compare page, and the opened run marked in the list.
     assert any(frame.value.shape[0] == len(original.results) for frame in at.dataframe)
-    assert len(at.get("download_button")) == len(EXPORT_FORMATS) * len(original.results)
+    assert len(at.get("download_button")) == len(EXPORT_FORMATS)  # the chosen setting's table
+    opened = at.button(key=f"history_open_{header.run_id}")
+    assert opened.label == "Opened" and opened.disabled
+    assert "open above" in texts(at.markdown)
+    at.segmented_control(key="results_view").set_value("charts").run()
     assert len(at.get("plotly_chart")) == 4
     coco = next(f for f in EXPORT_FORMATS if f.suffix.endswith(".json") and "coco" in f.label.lower())
     request_before = ExportRequest(original.image, original.masks[0], None, original.image_name, "demo")
@@ -93,15 +104,22 @@ def test_a_finished_run_is_recorded_and_reopens_without_the_network(history_home
     assert coco.build(request_before) == coco.build(request_after)
 
 
-def test_a_run_is_deleted(history_home: Path, demo_sam) -> None:  # noqa: ANN001
+def test_a_run_is_deleted_only_after_a_confirmation(history_home: Path, demo_sam) -> None:  # noqa: ANN001
     scene = sample_names(SHAPES)[0]
     store = store_runs(demo_sam, [(scene, load_sample(scene))], [AmgConfig(name="small", **FAST)])
     (header,) = store.runs()
     at = history_app()
     at.button(key=f"history_delete_{header.run_id}").click().run()
     assert not at.exception
+    assert store.count_runs() == 1  # Delete only asks
+    assert "for good" in texts(at.warning)
+    at.button(key=f"history_keep_{header.run_id}").click().run()
+    assert store.count_runs() == 1 and not at.warning  # kept
+    at.button(key=f"history_delete_{header.run_id}").click().run()
+    at.button(key=f"history_confirm_{header.run_id}").click().run()
+    assert not at.exception
     assert store.count_runs() == 0
-    assert "No comparisons yet" in "\n".join(str(info.value) for info in at.info)
+    assert "No comparisons yet" in texts(at.info)
 
 
 def test_the_same_settings_across_images_give_one_row_per_image(history_home: Path, demo_sam) -> None:  # noqa: ANN001
@@ -135,9 +153,9 @@ def test_an_unwritable_store_warns_once_and_the_app_goes_on(tmp_path: Path, monk
     run_button(at).click().run()
     assert not at.exception
     assert at.session_state["comparison_run"] is not None
-    warnings = [str(w.value) for w in at.warning]
-    assert len(warnings) == 1 and "History is off" in warnings[0]
+    assert at.session_state["history_off"]  # found at the first record, before any write was queued
     first = at.session_state["comparison_run"]
+    edit_settings(at, {0: {"points_per_side": 9}})
     run_button(at).click().run()
     assert not at.exception and not at.warning
     assert at.session_state["comparison_run"].run_id != first.run_id  # a second run, no second warning
@@ -148,13 +166,11 @@ def test_an_unwritable_store_warns_once_and_the_app_goes_on(tmp_path: Path, monk
 def test_dragging_a_threshold_leaves_one_entry_beside_the_run_it_started_from(
     history_home: Path, ran_app: AppTest
 ) -> None:
-    from tests.app.conftest import setting_inputs
-
     first = ran_app.session_state["comparison_run"]
     for value in (0.2, 0.3, 0.4):
-        setting_inputs(ran_app, "pred_iou_thresh")[0].set_value(value)
-        ran_app.run()  # each re-filters at once, from the cache
+        edit_settings(ran_app, {0: {"pred_iou_thresh": value}})  # each re-filters at once, from the cache
         assert ran_app.session_state["comparison_run"].network_free
+    written(ran_app)
     runs = ResultStore().runs()
     assert len(runs) == 2  # the run the user started, and the latest re-filter
     latest, started = runs
@@ -162,3 +178,18 @@ def test_dragging_a_threshold_leaves_one_entry_beside_the_run_it_started_from(
     assert latest.run_id > started.run_id
     stored = ResultStore().load_run(latest.run_id).results[0].result
     assert stored.config.pred_iou_thresh == 0.4
+
+
+def test_a_click_after_an_automatic_re_filter_adds_no_second_entry(history_home: Path, ran_app: AppTest) -> None:
+    """The page re-filters a threshold change at once; pressing Run on the same settings then stores nothing new."""
+    edit_settings(ran_app, {0: {"pred_iou_thresh": 0.3}})
+    automatic = ran_app.session_state["comparison_run"]
+    run_button(ran_app).click().run()
+    assert ran_app.session_state["comparison_run"].configs == automatic.configs
+    written(ran_app)
+    runs = ResultStore().runs()
+    assert len(runs) == 2  # the first run, and the re-filter (now the user's): not a third, identical one
+    assert [s.name for s in runs[0].settings] == [c.name for c in automatic.configs]
+    edit_settings(ran_app, {0: {"pred_iou_thresh": 0.35}})  # a later automatic re-filter keeps that entry
+    written(ran_app)
+    assert len(ResultStore().runs()) == 3

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from samcompare.config import GENERATOR_PARAMETERS
 from samcompare.help_text import parameter_label
-from tests.app.conftest import setting_inputs
+from tests.app.conftest import edit_settings, setting_rows, texts
 
 
 def test_models_page_lists_every_checkpoint_and_how_to_get_it(app: AppTest) -> None:
@@ -30,6 +30,7 @@ def test_parameters_guide_explains_every_parameter_in_both_languages(app: AppTes
     # After switch_page, AppTest drops what dashboard.py draws around the page (a browser shows it),
     # so the language toggle is set through session state.
     app.session_state["language_is_japanese"] = True
+    app.session_state["kept:language_is_japanese"] = True
     app.run()
     assert not app.exception
     headings = "\n".join(str(h.value) for h in app.subheader)
@@ -38,12 +39,12 @@ def test_parameters_guide_explains_every_parameter_in_both_languages(app: AppTes
 
 
 def test_switching_pages_loses_no_setting(app: AppTest) -> None:
-    setting_inputs(app, "points_per_side")[1].set_value(12)
-    setting_inputs(app, "crop_n_points_downscale_factor")[0].set_value(0)  # an invalid value is kept too
-    app.run()
+    edit_settings(app, {1: {"points_per_side": 12}, 0: {"crop_n_points_downscale_factor": 0}})  # invalid: kept too
     app.switch_page("pages/models.py").run()
     app.switch_page("pages/compare.py").run()
     assert not app.exception
-    assert setting_inputs(app, "points_per_side")[1].value == 12
-    assert setting_inputs(app, "crop_n_points_downscale_factor")[0].value == 0
-    assert app.error  # and its message is still shown
+    table = app.data_editor[0].value
+    assert table["points_per_side"].iloc[1] == 12
+    assert table["crop_n_points_downscale_factor"].iloc[0] == 0
+    assert setting_rows(app)[0].form["crop_n_points_downscale_factor"] == 0
+    assert "crop_n_points_downscale_factor" in texts(app.error)  # and its message is still shown

@@ -7,14 +7,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from samcompare.samples import HELDOUT_DIR
-from tests.app.conftest import make_fast, run_button
+from tests.app.conftest import make_fast, run_button, setting_names, texts
 from tests.app.test_evaluate_page import png, select_rows
 
 EVALUATE = "pages/evaluate.py"
-
-
-def texts(elements) -> str:  # noqa: ANN001 - an AppTest element list
-    return "\n".join(str(element.value) for element in elements)
 
 
 def test_tune_against_the_samples_ground_truth_then_add_and_check(app: AppTest) -> None:
@@ -31,10 +27,12 @@ def test_tune_against_the_samples_ground_truth_then_add_and_check(app: AppTest) 
     best = result.best(1)[0]
     app.button(key=f"tune_check_{app.session_state['comparison_run'].run_id}_{best.number}").click().run()
     assert "Official generator: f1_50" in texts(app.success) and "(the same)" in texts(app.success)
+    name = f"tuned f1_50 #{best.number}"
+    assert any(e.label.startswith(f"1. {name}: f1_50") for e in app.expander)  # the name listed is the name added
     app.button(key=f"tune_add_{app.session_state['comparison_run'].run_id}_{best.number}").click().run()
-    assert f"Added “tuned f1_50 #{best.number}”" in texts(app.success)
+    assert f"Added “{name}”" in texts(app.success)
     app.switch_page("pages/compare.py").run()
-    assert [w.value for w in app.text_input if w.key.endswith("_name")][-1] == f"tuned f1_50 #{best.number}"
+    assert setting_names(app)[-1] == name
 
 
 def test_widening_the_search_shows_its_price_and_asks_first(app: AppTest) -> None:

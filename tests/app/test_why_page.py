@@ -7,11 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from samcompare_app.resources import shared_comparison_cache
 from samcompare_app.why_view import parse_ids
-from tests.app.conftest import make_fast, run_button
-
-
-def texts(elements) -> str:  # noqa: ANN001 - an AppTest element list
-    return "\n".join(str(element.value) for element in elements)
+from tests.app.conftest import make_fast, run_button, setting_names, texts
 
 
 def open_why(at: AppTest) -> AppTest:
@@ -88,7 +84,7 @@ def test_sweep_and_adding_a_cell_to_the_comparison(app: AppTest) -> None:
     assert not app.exception
     assert "Added “sweep: iou 0.5, stability 0.6”" in texts(app.success)
     app.switch_page("pages/compare.py").run()
-    names = [w.value for w in app.text_input if w.key.endswith("_name")]
+    names = setting_names(app)
     assert names[-1] == "sweep: iou 0.5, stability 0.6" and len(names) == 3
 
 
