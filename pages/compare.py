@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.elements.lib.mutable_status_container import StatusContainer
 from streamlit.runtime.scriptrunner import StopException
 
 from samcompare.engine import Progress
@@ -95,41 +97,53 @@ def new_run_label(run: ComparisonRun) -> str:
 
 
 def run_now(
-    model_name: str, device: str, image: ActiveImage, configs: list, history_key: tuple, estimate: RunEstimate
+    model_name: str,
+    device: str,
+    image: ActiveImage,
+    configs: list,
+    history_key: tuple,
+    estimate: RunEstimate,
+    slot: DeltaGenerator,
+    note: DeltaGenerator | None = None,
 ) -> bool:
-    """A run with network work, shown in a status box with progress; True when it finished.
+    """A run with network work, shown in a status box with progress in `slot`; True when it finished.
 
     On Stop the status says how far it got and the script stops; the results already drawn stay.
     """
     st.session_state.pop(RUN_NOTICE_KEY, None)
-    try:
-        with st.spinner(tr("Loading the model…", "モデルを読み込み中…")):
-            model = cached_model(model_name, device)
-    except ModelLoadError as error:
-        st.session_state[RUN_NOTICE_KEY] = (
-            "error",
-            tr(f"Cannot load the model {model_name}: {error}", f"モデル {model_name} を読み込めません: {error}"),
-        )
-        return False
-    status = st.status(
-        tr(f"Running {len(configs)} settings on {image.name}…", f"{image.name} で {len(configs)} 個の設定を実行中…"),
-        expanded=True,
-    )
-    with status:
-        bar = st.progress(0.0, text=tr("starting", "開始"))
+    status: StatusContainer | None = None
+    bar: DeltaGenerator | None = None
     last: list[Progress] = []
-    last_update = [0.0]
-
-    def on_progress(progress: Progress) -> None:
-        if progress.stage in ("embedding", "decoding"):
-            last[:] = [progress]
-        now = time.monotonic()
-        if now - last_update[0] > 0.1 or progress.stage == "done":  # the browser needs no more
-            last_update[0] = now
-            bar.progress(progress.fraction, text=describe_progress(progress))
-
-    tick = time.perf_counter()
     try:
+        try:
+            with st.spinner(tr("Loading the model…", "モデルを読み込み中…")):
+                model = cached_model(model_name, device)
+        except ModelLoadError as error:
+            st.session_state[RUN_NOTICE_KEY] = (
+                "error",
+                tr(f"Cannot load the model {model_name}: {error}", f"モデル {model_name} を読み込めません: {error}"),
+            )
+            return False
+        status = st.status(
+            tr(
+                f"Running {len(configs)} settings on {image.name}…", f"{image.name} で {len(configs)} 個の設定を実行中…"
+            ),
+            expanded=True,
+        )
+        with status:
+            bar = st.progress(0.0, text=tr("starting", "開始"))
+        last_update = [0.0]
+
+        def on_progress(progress: Progress) -> None:
+            if progress.stage in ("embedding", "decoding"):
+                last[:] = [progress]
+            now = time.monotonic()
+            if now - last_update[0] > 0.1 or progress.stage == "done":  # the browser needs no more
+                last_update[0] = now
+                assert bar is not None
+                bar.progress(progress.fraction, text=describe_progress(progress))
+
+        tick = time.perf_counter()
         new_run = run_comparison(
             model,
             model_name,
@@ -142,21 +156,31 @@ def run_now(
             previous=current_run(),
         )
     except StopException:
-        message = stopped_message(last[0] if last else None)
-        st.session_state[RUN_NOTICE_KEY] = ("stopped", message)
-
+        # From here every st.* call of this thread raises StopException again, session state included:
+        # the last words are said, and the notice kept, from the helper thread.
         def final_words() -> None:
-            bar.empty()
-            status.update(label=message, state="error", expanded=False)
+            message = stopped_message(last[0] if last else None)
+            st.session_state[RUN_NOTICE_KEY] = ("stopped", message)
+            if bar is not None:
+                bar.empty()
+            if note is not None:
+                note.empty()  # "a new run is under way" no longer holds
+            if status is not None:
+                status.update(label=message, state="error", expanded=False)
+            else:
+                slot.warning(message, icon=":material/stop_circle:")
 
         say_after_stop(final_words)
         raise
     except Exception as error:  # noqa: BLE001 - any failure is shown; the previous results stay
         message = f"{type(error).__name__}: {error}"
-        status.update(
-            label=tr("The run failed; the previous results are kept", "実行に失敗しました。以前の結果はそのままです"),
-            state="error",
-        )
+        if status is not None:
+            status.update(
+                label=tr(
+                    "The run failed; the previous results are kept", "実行に失敗しました。以前の結果はそのままです"
+                ),
+                state="error",
+            )
         st.session_state[RUN_NOTICE_KEY] = ("error", message)
         return False
     finish(new_run, history_key, False, estimate, time.perf_counter() - tick)
@@ -239,12 +263,13 @@ with status_slot:
     if not clicked:
         show_notice()
 
+note_slot = None
 if run is not None:
     waiting = tr(
         "A new run is under way above; these are the results from before until it finishes.",
         "上で新しい実行が進行中です。終わるまでは以前の結果を表示しています。",
     )
-    show_results(run, stale=changed, note=waiting if clicked else None)
+    note_slot = show_results(run, stale=changed, note=waiting if clicked else None)
 else:
     st.caption(
         tr(
@@ -255,7 +280,7 @@ else:
 
 if clicked:
     with status_slot:
-        finished = run_now(model_name, device, image, configs, history_key, estimate)
+        finished = run_now(model_name, device, image, configs, history_key, estimate, status_slot, note_slot)
         if not finished:
             show_notice()  # why it failed, under the button; the previous results stay below
     if finished:

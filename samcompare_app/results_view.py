@@ -329,7 +329,8 @@ def _results_fragment() -> None:
         _pictures(run)
 
 
-def show_results(run: ComparisonRun, stale: bool, note: str | None = None) -> None:
+def show_results(run: ComparisonRun, stale: bool, note: str | None = None) -> Any:
+    """The results; returns the placeholder of `note` (a run under way), which the run replaces when it ends."""
     st.header(tr("Results", "結果"))
     cache_note = (
         tr(
@@ -347,8 +348,9 @@ def show_results(run: ComparisonRun, stale: bool, note: str | None = None) -> No
             f"（{run.device}） · {run.seconds:.2f} 秒。{cache_note}",
         )
     )
+    note_slot = st.empty()
     if note:
-        st.info(note, icon=":material/hourglass:")
+        note_slot.info(note, icon=":material/hourglass:")
     elif stale:
         st.warning(
             tr(
@@ -359,3 +361,4 @@ def show_results(run: ComparisonRun, stale: bool, note: str | None = None) -> No
     table = comparison_frame(run)
     st.dataframe(table, hide_index=True, key="comparison_table", column_config=column_config(table.columns))
     _results_fragment()
+    return note_slot

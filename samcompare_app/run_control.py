@@ -1,11 +1,11 @@
 """Running a comparison from the compare page: progress, the estimate's calibration, and what Stop leaves.
 
-When the user presses Streamlit's Stop, every `st.*` call of the script raises `StopException`
-from then on, so the running status could never be told that the run ended: it would keep its
-spinner and its frozen bar. `say_after_stop` hands the last words (the status's final label) to a
-helper thread carrying the script's context, which Streamlit still lets through, before the stop
-goes on. The results drawn before the run began stay on the page; nothing of the stopped run is
-kept.
+When the user presses Streamlit's Stop, every `st.*` call of the script thread raises
+`StopException` from then on (reading session state too), so the running status could never be
+told that the run ended: it would keep its spinner and its frozen bar. `say_after_stop` hands the
+last words (the status's final label, the notice kept for the next rerun) to a helper thread
+carrying the script's context, which Streamlit still lets through, before the stop goes on. The
+results drawn before the run began stay on the page; nothing of the stopped run is kept.
 """
 
 from __future__ import annotations

@@ -48,6 +48,19 @@ from samcompare_app.state import (
 EDITED_SUFFIX = ", edited"
 ACTION_COLUMNS = ("copy", "remove")
 CHANGES_COLUMN = "changes"
+# Short headers for the six parameters always in view (the full name and help are in each header's
+# tooltip), so that at 1400 px the name and all six fit beside each other without scrolling.
+SHORT_LABELS = {
+    "points_per_side": ("Points / side", "一辺の点数"),
+    "pred_iou_thresh": ("IoU thresh.", "IoU しきい値"),
+    "stability_score_thresh": ("Stability thresh.", "安定度しきい値"),
+    "crop_n_layers": ("Crop layers", "クロップ層"),
+    "crop_n_points_downscale_factor": ("Crop downscale", "クロップ縮小率"),
+    "min_mask_region_area": ("Min area (px)", "最小面積 (px)"),
+}
+PARAMETER_WIDTH = 104  # px: six of these, the name and the two ticks fill a 1400 px window's table
+NAME_WIDTH = 170
+TICK_WIDTH = 62
 
 
 @dataclass
@@ -180,7 +193,7 @@ def frame() -> pd.DataFrame:
         for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS):
             record[name] = row.form.get(name)
         records.append(record)
-    table = pd.DataFrame(records, columns=list(_column_order()))
+    table = pd.DataFrame(records, columns=list(column_order()))
     for name in INTEGER_PARAMETERS:
         table[name] = pd.array([_whole(v) for v in table[name]], dtype="Int64")
     for name in FLOAT_PARAMETERS:
@@ -209,7 +222,7 @@ def _number(value: Any) -> Any:
     return pd.NA if math.isnan(number) else number
 
 
-def _column_order() -> tuple[str, ...]:
+def column_order() -> tuple[str, ...]:
     return ("copy", "remove", "name", *MAIN_PARAMETERS, "preset", CHANGES_COLUMN, *MORE_PARAMETERS)
 
 
@@ -219,13 +232,13 @@ def _columns(language: str) -> dict[str, Any]:
         "copy": st.column_config.CheckboxColumn(
             tr("Copy", "複製"),
             help=tr("Tick to add a copy of this setting.", "チェックするとこの設定の複製を追加します。"),
-            width="small",
+            width=TICK_WIDTH,
             pinned=True,
         ),
         "remove": st.column_config.CheckboxColumn(
             tr("Remove", "削除"),
             help=tr("Tick to remove this setting.", "チェックするとこの設定を削除します。"),
-            width="small",
+            width=TICK_WIDTH,
             pinned=True,
         ),
         "name": st.column_config.TextColumn(
@@ -233,7 +246,7 @@ def _columns(language: str) -> dict[str, Any]:
             help=tr(
                 "Names tell the results apart, so each must be unique.", "結果を区別する名前です。重複できません。"
             ),
-            width="medium",
+            width=NAME_WIDTH,
             pinned=True,
         ),
         "preset": st.column_config.SelectboxColumn(
@@ -256,17 +269,20 @@ def _columns(language: str) -> dict[str, Any]:
         ),
     }
     for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS):
-        label = parameter_label(name, language)
-        help_text = f"`{name}`: {parameter_help(name, language)}"
+        full = parameter_label(name, language)
+        short = SHORT_LABELS.get(name)
+        label = (short[1] if language == "ja" else short[0]) if short else full
+        width = PARAMETER_WIDTH if short else None
+        help_text = f"**{full}** (`{name}`): {parameter_help(name, language)}"
         if name == "output_mode":
             config[name] = st.column_config.SelectboxColumn(label, options=list(OUTPUT_MODES), help=help_text)
         elif name == "point_grids":
             config[name] = st.column_config.TextColumn(label, help=help_text + tr(" (empty: none)", "（空欄: なし）"))
         elif name in FLOAT_PARAMETERS:
-            config[name] = st.column_config.NumberColumn(label, help=help_text, step=0.01, format="%.4g")
+            config[name] = st.column_config.NumberColumn(label, help=help_text, step=0.01, format="%.4g", width=width)
         else:
             # Integers. No min/max on purpose: the core's validation message is clearer than a silent clamp.
-            config[name] = st.column_config.NumberColumn(label, help=help_text, step=1, format="%d")
+            config[name] = st.column_config.NumberColumn(label, help=help_text, step=1, format="%d", width=width)
     return config
 
 
@@ -412,7 +428,7 @@ def settings_editor(language: str) -> list[AmgConfig]:
         frame(),
         key=table_key(),
         hide_index=True,
-        column_order=_column_order(),
+        column_order=column_order(),
         column_config=_columns(language),
         num_rows="fixed",
         width="stretch",

@@ -234,7 +234,13 @@ def dropped_section(model_loader: Any, run: ComparisonRun, funnels: tuple[Funnel
         selection_default={"selection": {"rows": [positions[c] for c in remembered if c in positions]}},
         hide_index=True,
         height=300,
-        column_config=column_config(shown.columns),
+        column_config=column_config(
+            shown.columns,
+            id=st.column_config.NumberColumn(
+                tr("Candidate", "候補"),
+                help=tr("`id`: the candidate's number in this run", "`id`: この実行での候補番号"),
+            ),
+        ),
     )
     rows = [int(r) for r in event.selection.rows] if event is not None else []
     selected = [int(table["id"].iloc[r]) for r in rows if 0 <= r < len(table)]
@@ -256,6 +262,12 @@ def dropped_section(model_loader: Any, run: ComparisonRun, funnels: tuple[Funnel
             )
         )
         return
+    st.caption(
+        tr(
+            f"{len(table)} candidates shown, {len(selected)} picked.",
+            f"{len(table)} 個の候補を表示中、{len(selected)} 個を選択。",
+        )
+    )
     candidates = candidates_for(model_loader(), run, index, everything)
     picture, missing = candidates_picture(run.image, candidates, funnel, selected)
     left, right = st.columns([3, 2])

@@ -127,12 +127,14 @@ def test_an_edited_preset_says_so_and_history_gets_an_honest_name(app: AppTest) 
 def test_table_headers_and_help_are_readable_and_bilingual(app: AppTest) -> None:
     editor = app.data_editor[0]
     columns = json.loads(editor.proto.columns)
-    assert columns["pred_iou_thresh"]["label"] == "Predicted IoU threshold"
-    assert "pred_iou_thresh" in columns["pred_iou_thresh"]["help"]
+    assert columns["pred_iou_thresh"]["label"] == "IoU thresh."
+    assert "**Predicted IoU threshold** (`pred_iou_thresh`)" in columns["pred_iou_thresh"]["help"]
+    assert columns["box_nms_thresh"]["label"] == "Box NMS threshold"
     app.session_state["language_is_japanese"] = True
     app.run()
     columns = json.loads(app.data_editor[0].proto.columns)
-    assert columns["pred_iou_thresh"]["label"] == "予測 IoU しきい値"
+    assert columns["pred_iou_thresh"]["label"] == "IoU しきい値"
+    assert "**予測 IoU しきい値**" in columns["pred_iou_thresh"]["help"]
     assert columns["name"]["label"] == "設定名"
 
 

@@ -131,3 +131,47 @@ def wait_until_idle(page: object, timeout_ms: int = 60_000) -> None:
         page.wait_for_timeout(250)  # type: ignore[attr-defined]
         if page.evaluate(IDLE_SCRIPT):  # type: ignore[attr-defined]
             return
+
+
+# The settings table of the compare page (samcompare_app/settings_editor.py): rows of 35 px under a 35 px header.
+TABLE_ROW_PX = 35
+
+
+def settings_table(page: object) -> object:
+    """The compare page's settings table (the page's first table)."""
+    return page.locator('[data-testid="stDataFrame"]').first  # type: ignore[attr-defined]
+
+
+def edit_setting(page: object, row: int, column: str, value: str) -> None:
+    """Type `value` into the settings table's cell (`row`, `column`) as a user does, and wait for the rerun.
+
+    The grid is a canvas: click the row's name cell, walk to the column with the arrow keys (the
+    table's column order is the editor's own), type, press Enter.
+    """
+    from samcompare_app.settings_editor import NAME_WIDTH, TICK_WIDTH, column_order
+
+    table = settings_table(page)
+    table.wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    table.scroll_into_view_if_needed()  # type: ignore[attr-defined]
+    steps = column_order().index(column) - column_order().index("name")
+    editor = page.locator("#portal textarea, #portal input").first  # type: ignore[attr-defined]
+    for attempt in range(3):  # a click that lands while the grid redraws selects nothing: try again
+        box = table.bounding_box()  # type: ignore[attr-defined]
+        x = box["x"] + 2 * TICK_WIDTH + NAME_WIDTH / 2
+        y = box["y"] + TABLE_ROW_PX * (row + 1) + TABLE_ROW_PX / 2
+        page.mouse.click(x, y)  # type: ignore[attr-defined]
+        page.wait_for_timeout(150)  # type: ignore[attr-defined]
+        for _ in range(abs(steps)):
+            page.keyboard.press("ArrowRight" if steps > 0 else "ArrowLeft")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]  # opens the cell's editor
+        try:
+            editor.wait_for(timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: no editor opened this time
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")  # type: ignore[attr-defined]
+            wait_until_idle(page)
+    editor.fill(value)
+    editor.press("Enter")
+    wait_until_idle(page)
