@@ -220,68 +220,80 @@ if demo:
         icon=":material/info:",
     )
 image = image_picker(demo)
-configs = settings_editor(language())
 
-history_key = (image.key, model_name, device)
-already_run = store(NETWORK_HISTORY_KEY).get(history_key, ())
-calibration = speed_calibration()
-model_type = model_type_of(model_name)
-estimate = estimate_run(
-    model_type,
-    device,
-    image.pixels.shape,
-    configs,
-    already_run,
-    cold=not calibration.is_warm(model_name, device),
-    speed=calibration.speed(model_type, device),
-)
-run = current_run()
-same_input = run is not None and (run.image_key, run.model_name, run.device) == history_key
-changed = run is None or not same_input or run.configs != tuple(configs)
 
-button_column, estimate_column = st.columns([1, 4], vertical_alignment="center")
-clicked = button_column.button(tr("Run comparison", "比較を実行"), type="primary", width="stretch", key="run_button")
-estimate_column.markdown(tr(f"Estimated time: {estimate.describe()}.", f"推定時間: {estimate.describe('ja')}。"))
-if estimate.is_long and changed:
-    estimate_column.warning(
-        tr(
-            "This is a long run. Fewer points per side or crop layers make it faster.",
-            "時間のかかる実行です。一辺あたりの点数やクロップ層を減らすと速くなります。",
-        )
+@st.fragment
+def work_area(model_name: str, device: str, image: ActiveImage) -> None:
+    """The settings table, Run, and the results: a fragment, so that an edit reruns this part alone."""
+    configs = settings_editor(language())
+
+    history_key = (image.key, model_name, device)
+    already_run = store(NETWORK_HISTORY_KEY).get(history_key, ())
+    calibration = speed_calibration()
+    model_type = model_type_of(model_name)
+    estimate = estimate_run(
+        model_type,
+        device,
+        image.pixels.shape,
+        configs,
+        already_run,
+        cold=not calibration.is_warm(model_name, device),
+        speed=calibration.speed(model_type, device),
     )
-status_slot = st.container()  # the run's status and outcome, under the button
-
-# A threshold-only change needs no network: re-filter at once, before drawing, instead of waiting for a click.
-if estimate.network_free and (clicked or (same_input and changed)):
-    problem = refilter_now(model_name, device, image, configs, history_key, automatic=not clicked, estimate=estimate)
-    if problem is not None:
-        st.session_state[RUN_NOTICE_KEY] = ("error", problem)
     run = current_run()
-    changed = run is None or run.configs != tuple(configs)
-    clicked = False
-with status_slot:
-    if not clicked:
-        show_notice()
+    same_input = run is not None and (run.image_key, run.model_name, run.device) == history_key
+    changed = run is None or not same_input or run.configs != tuple(configs)
 
-note_slot = None
-if run is not None:
-    waiting = tr(
-        "A new run is under way above; these are the results from before until it finishes.",
-        "上で新しい実行が進行中です。終わるまでは以前の結果を表示しています。",
+    button_column, estimate_column = st.columns([1, 4], vertical_alignment="center")
+    clicked = button_column.button(
+        tr("Run comparison", "比較を実行"), type="primary", width="stretch", key="run_button"
     )
-    note_slot = show_results(run, stale=changed, note=waiting if clicked else None)
-else:
-    st.caption(
-        tr(
-            "Press **Run comparison** to see the masks of each setting side by side.",
-            "**比較を実行**を押すと、各設定のマスクを並べて表示します。",
+    estimate_column.markdown(tr(f"Estimated time: {estimate.describe()}.", f"推定時間: {estimate.describe('ja')}。"))
+    if estimate.is_long and changed:
+        estimate_column.warning(
+            tr(
+                "This is a long run. Fewer points per side or crop layers make it faster.",
+                "時間のかかる実行です。一辺あたりの点数やクロップ層を減らすと速くなります。",
+            )
         )
-    )
+    status_slot = st.container()  # the run's status and outcome, under the button
 
-if clicked:
+    # A threshold-only change needs no network: re-filter at once, before drawing, instead of waiting for a click.
+    if estimate.network_free and (clicked or (same_input and changed)):
+        problem = refilter_now(
+            model_name, device, image, configs, history_key, automatic=not clicked, estimate=estimate
+        )
+        if problem is not None:
+            st.session_state[RUN_NOTICE_KEY] = ("error", problem)
+        run = current_run()
+        changed = run is None or run.configs != tuple(configs)
+        clicked = False
     with status_slot:
-        finished = run_now(model_name, device, image, configs, history_key, estimate, status_slot, note_slot)
-        if not finished:
-            show_notice()  # why it failed, under the button; the previous results stay below
-    if finished:
-        st.rerun()  # draw the new results
+        if not clicked:
+            show_notice()
+
+    note_slot = None
+    if run is not None:
+        waiting = tr(
+            "A new run is under way above; these are the results from before until it finishes.",
+            "上で新しい実行が進行中です。終わるまでは以前の結果を表示しています。",
+        )
+        note_slot = show_results(run, stale=changed, note=waiting if clicked else None)
+    else:
+        st.caption(
+            tr(
+                "Press **Run comparison** to see the masks of each setting side by side.",
+                "**比較を実行**を押すと、各設定のマスクを並べて表示します。",
+            )
+        )
+
+    if clicked:
+        with status_slot:
+            finished = run_now(model_name, device, image, configs, history_key, estimate, status_slot, note_slot)
+            if not finished:
+                show_notice()  # why it failed, under the button; the previous results stay below
+        if finished:
+            st.rerun()  # draw the new results
+
+
+work_area(model_name, device, image)

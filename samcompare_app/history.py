@@ -339,19 +339,23 @@ def settings_across_images(store: ResultStore) -> None:
     models = sorted(all_results["model"].unique())
     left, right = st.columns(2)
     model = left.selectbox(tr("Model", "モデル"), models, key="across_model")
-    value_name = right.selectbox(tr("Show", "表示する値"), list(VALUES), key="across_value", format_func=value_label)
+    value_labels = {name: value_label(name) for name in VALUES}  # labels fixed now: format_func may run later
+    value_name = right.selectbox(
+        tr("Show", "表示する値"), list(VALUES), key="across_value", format_func=value_labels.__getitem__
+    )
     results = all_results[all_results["model"] == model]
     choices = setting_choices(results)
     labels = dict(zip(choices["parameters_key"], choices["label"], strict=True))
     images = dict(zip(choices["parameters_key"], choices["images"], strict=True))
+    setting_labels = {
+        key: tr(f"{labels[key]}: {int(images[key])} images", f"{labels[key]}: {int(images[key])} 枚") for key in labels
+    }
     # The settings on a row of their own, full width: a chip holds a long setting label unclipped.
     keys = st.multiselect(
         tr("Settings", "設定"),
         list(labels),
         default=list(labels)[:2],
-        format_func=lambda key: tr(
-            f"{labels[key]}: {int(images[key])} images", f"{labels[key]}: {int(images[key])} 枚"
-        ),
+        format_func=setting_labels.__getitem__,
         key="across_settings",
         help=tr(
             "A setting is its parameters: the same parameters under another name are the same setting.",

@@ -120,12 +120,15 @@ def image_picker(model_is_demo: bool) -> ActiveImage:
         st.divider()
         st.markdown(tr("**Image**", "**画像**"))
         restore_widget(SOURCE_KEY, SAMPLE_SOURCE)
-        source = st.radio(
+        source = st.segmented_control(  # not a radio: its labels change with the language, its values do not
             tr("Image source", "画像の入手元"),
             [SAMPLE_SOURCE, UPLOAD_SOURCE],
             key=SOURCE_KEY,
-            horizontal=True,
-            format_func=lambda v: tr("Sample", "サンプル") if v == SAMPLE_SOURCE else tr("Upload", "アップロード"),
+            required=True,
+            format_func={
+                SAMPLE_SOURCE: tr("Sample", "サンプル"),
+                UPLOAD_SOURCE: tr("Upload", "アップロード"),
+            }.__getitem__,
         )
         remember(SOURCE_KEY, source)
         if source == SAMPLE_SOURCE:
@@ -135,7 +138,10 @@ def image_picker(model_is_demo: bool) -> ActiveImage:
                 list(SAMPLES),
                 key=SAMPLE_KEY,
                 on_change=_pick_sample,
-                format_func=lambda name: f"{name} ({tr(SAMPLES[name].kind, KIND_JA.get(SAMPLES[name].kind, ''))})",
+                format_func={
+                    name: f"{name} ({tr(sample.kind, KIND_JA.get(sample.kind, sample.kind))})"
+                    for name, sample in SAMPLES.items()
+                }.__getitem__,
                 help=tr(
                     "Shape scenes suit the demo model; photos suit the official SAM models.",
                     "図形の画像はデモモデル向き、写真は公式の SAM モデル向きです。",

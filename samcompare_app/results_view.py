@@ -109,7 +109,10 @@ def _pictures(run: ComparisonRun) -> None:
         [OVERLAY, COLOUR_MASKS],
         default=OVERLAY,
         key="overlay_view",
-        format_func=lambda v: tr("Overlay", "重ね合わせ") if v == OVERLAY else tr("Colour masks", "マスクの色分け"),
+        format_func={
+            OVERLAY: tr("Overlay", "重ね合わせ"),
+            COLOUR_MASKS: tr("Colour masks", "マスクの色分け"),
+        }.__getitem__,
     )
     view = view or OVERLAY
 

@@ -6,10 +6,15 @@ is one more entry in `_columns`. Each row keeps what was typed, even a refused v
 is lost: the core's `ConfigError` names the field, and its message is listed under the table
 while the setting's last valid version stays in use.
 
-A setting made from a preset says so while it is one: once a value differs from its preset, the
-row lists what differs ("pred_iou_thresh 0.6 (preset 0.88)") and, unless the user named it, its
-name becomes "SAM default, edited", so that History never records an edited setting under the
-preset's name.
+A setting made from a preset says so while it is one: once a value differs from its preset, a
+line under the table lists what differs ("pred_iou_thresh 0.6 (0.88)") and, unless the user named
+it, its name becomes "SAM default, edited", so that History never records an edited setting under
+the preset's name.
+
+A value typed in stays a pending edit of the table widget, whose data is left as it was (`shown`):
+were the data to take the new value, Streamlit's editor would clear its own edit and rerun the page
+a second time, and a new widget would redraw the whole grid. The table is rebuilt (a new widget
+key) only when rows or other cells change: a preset, a copy, a removal, a new name.
 """
 
 from __future__ import annotations
@@ -47,7 +52,6 @@ from samcompare_app.state import (
 
 EDITED_SUFFIX = ", edited"
 ACTION_COLUMNS = ("copy", "remove")
-CHANGES_COLUMN = "changes"
 # Short headers for the six parameters always in view (the full name and help are in each header's
 # tooltip), so that at 1400 px the name and all six fit beside each other without scrolling.
 SHORT_LABELS = {
@@ -73,6 +77,7 @@ class SettingRow:
     preset: str  # the preset it was made from (or last reset to)
     auto_name: str | None  # the name the app gave it, while the user has not typed one
     error: ConfigError | None = field(default=None)
+    shown: dict[str, Any] = field(default_factory=dict)  # the values the current table widget was built from
 
     def preset_config(self) -> AmgConfig:
         return PRESETS[self.preset]
@@ -108,8 +113,10 @@ def _names(exclude: SettingRow | None = None) -> list[str]:
 
 
 def _bump() -> None:
-    """A new table widget next run: its pending edits are folded in, or no longer apply."""
+    """A new table widget, built from the rows as they are now: its pending edits are folded in, or no longer apply."""
     st.session_state[SETTINGS_TABLE_VERSION_KEY] = int(st.session_state.get(SETTINGS_TABLE_VERSION_KEY, 0)) + 1
+    for row in rows():
+        row.shown = dict(row.form)
 
 
 def table_key() -> str:
@@ -167,12 +174,9 @@ def add_setting(config: AmgConfig, where: str = "") -> str | None:
 # --- the table ----------------------------------------------------------------------------------------
 
 
-def _changes_text(row: SettingRow) -> str:
-    changes = row.changes()
-    if not changes:
-        return tr(f"= {row.preset}", f"= {row.preset}")
-    shown = ", ".join(f"{name} {_short(value)} ({_short(preset)})" for name, (value, preset) in changes.items())
-    return shown
+def changes_text(row: SettingRow) -> str:
+    """What an edited setting changed from its preset: "pred_iou_thresh 0.6 (0.88)", the preset's value in brackets."""
+    return ", ".join(f"{name} {_short(value)} ({_short(preset)})" for name, (value, preset) in row.changes().items())
 
 
 def _short(value: Any) -> str:
@@ -184,21 +188,21 @@ def _short(value: Any) -> str:
 
 
 def frame() -> pd.DataFrame:
-    """The table: one row per setting, in order; typed values as they are."""
+    """The table widget's data: one row per setting, in order, as typed when the widget was built."""
     records = []
     for row in rows():
-        record: dict[str, Any] = {"copy": False, "remove": False, "name": row.form.get("name", "")}
+        shown = row.shown or row.form
+        record: dict[str, Any] = {"copy": False, "remove": False, "name": shown.get("name", "")}
         record["preset"] = row.preset
-        record[CHANGES_COLUMN] = _changes_text(row)
         for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS):
-            record[name] = row.form.get(name)
+            record[name] = shown.get(name)
         records.append(record)
     table = pd.DataFrame(records, columns=list(column_order()))
     for name in INTEGER_PARAMETERS:
         table[name] = pd.array([_whole(v) for v in table[name]], dtype="Int64")
     for name in FLOAT_PARAMETERS:
         table[name] = pd.array([_number(v) for v in table[name]], dtype="Float64")
-    for name in ("name", "preset", CHANGES_COLUMN, "point_grids", "output_mode"):
+    for name in ("name", "preset", "point_grids", "output_mode"):
         table[name] = table[name].astype("string")
     table.index = pd.RangeIndex(len(table))
     return table
@@ -223,7 +227,7 @@ def _number(value: Any) -> Any:
 
 
 def column_order() -> tuple[str, ...]:
-    return ("copy", "remove", "name", *MAIN_PARAMETERS, "preset", CHANGES_COLUMN, *MORE_PARAMETERS)
+    return ("copy", "remove", "name", *MAIN_PARAMETERS, "preset", *MORE_PARAMETERS)
 
 
 def _columns(language: str) -> dict[str, Any]:
@@ -258,15 +262,6 @@ def _columns(language: str) -> dict[str, Any]:
             ),
             width="medium",
         ),
-        CHANGES_COLUMN: st.column_config.TextColumn(
-            tr("Changed from its preset", "プリセットから変えた値"),
-            help=tr(
-                "The values that differ from the preset the setting came from, with the preset's in brackets.",
-                "元のプリセットと違う値（括弧内はプリセットの値）。",
-            ),
-            disabled=True,
-            width="medium",
-        ),
     }
     for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS):
         full = parameter_label(name, language)
@@ -299,11 +294,11 @@ def _typed(name: str, value: Any) -> Any:
 
 
 def _fold_edits() -> bool:
-    """Fold the table's pending edits into the rows; True when the table must be drawn anew (a rerun).
+    """Fold the table's pending edits into the rows; True when the page must rerun to draw them.
 
-    Value edits are folded every run (idempotently: the edit state keeps them until the table is
-    replaced). A new preset, a copy or a removal changes other cells or rows: the rows change, the
-    table is replaced and the page reruns.
+    A value typed in is folded into its row every run (the widget keeps it as a pending edit, so
+    folding it again changes nothing). A new preset, a copy or a removal changes other cells or
+    rows: the rows change, the table is rebuilt and the page reruns.
     """
     state = st.session_state.get(table_key())
     if not state:
@@ -441,6 +436,15 @@ def settings_editor(language: str) -> list[AmgConfig]:
             "Copy / Remove（複製 / 削除）にチェックすると設定を複製・削除します。",
         )
     )
+    edited = [row for row in rows() if row.changes()]
+    if edited:
+        st.caption(
+            tr(
+                "Changed from their presets (the preset's value in brackets): ",
+                "プリセットから変えた値（括弧内はプリセットの値）: ",
+            )
+            + " · ".join(f"**{row.form.get('name')}** ({row.preset}): {changes_text(row)}" for row in edited)
+        )
     for line in error_messages():
         st.error(line, icon=":material/error:")
     return current_configs()

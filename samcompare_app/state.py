@@ -206,7 +206,7 @@ def common_sidebar() -> None:
             tr("Model", "モデル"),
             choices,
             key=MODEL_KEY,
-            format_func=model_caption_text,
+            format_func={name: model_caption_text(name) for name in choices}.__getitem__,
             help=tr(
                 "Official checkpoints found in weights/ (see the Models page), and the demo model.",
                 "weights/ にある公式チェックポイント（モデルのページを参照）とデモモデル。",

@@ -51,7 +51,8 @@ CROP_CHOICES = (0, 1, 2)
 def _objective_inputs(has_truth: bool) -> Objective:
     kinds = ["f1", "recall", "ap"] if has_truth else ["agreement"]
     left, middle, right = st.columns(3)
-    kind = left.selectbox(tr("Objective", "目的"), kinds, format_func=_objective_label, key="tune_objective")
+    labels = {kind: _objective_label(kind) for kind in kinds}  # fixed now: a format_func may run later
+    kind = left.selectbox(tr("Objective", "目的"), kinds, format_func=labels.__getitem__, key="tune_objective")
     iou = 0.5
     if kind != "ap":
         iou = middle.number_input(

@@ -470,7 +470,7 @@ def _show_sweep(run: ComparisonRun, index: int, outcome: SweepOutcome) -> None:
         ["masks", "coverage_pct"],
         default="masks",
         key="sweep_value",
-        format_func=_value_label,
+        format_func={value: _value_label(value) for value in ("masks", "coverage_pct")}.__getitem__,
     )
     value = value or "masks"
     lang = language()

@@ -199,8 +199,11 @@ class RunMasks:
     def pixel_counts(self, mask_ids: Sequence[int] | None = None) -> np.ndarray:
         """How many masks cover each pixel ((H, W) int32)."""
         counts = np.zeros(self.image_shape, dtype=np.int32)
-        for _, mask in self.iter_masks(self.check_ids(mask_ids)):
-            counts += mask
+        ids = self.check_ids(mask_ids)
+        boxes = self.boxes()
+        for mask_id, mask in self.iter_masks(ids):
+            x, y, w, h = (int(v) for v in boxes[mask_id])  # exact: the mask lies inside its box
+            counts[y : y + h, x : x + w] += mask[y : y + h, x : x + w]
         return counts
 
 

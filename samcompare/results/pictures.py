@@ -108,19 +108,30 @@ class _Layer:
 
 
 def _paint(image_rgb: np.ndarray, masks: RunMasks, layers: Sequence[_Layer], outline_thickness: int = 1) -> np.ndarray:
-    """Blend the layers' masks over the image in float, later masks over earlier ones; then outlines."""
+    """Blend the layers' masks over the image in float, later masks over earlier ones; then outlines.
+
+    Each mask is painted inside its box only (exact boxes: no pixel of the mask lies outside), so a
+    small mask on a large image costs its own size, not the image's.
+    """
     colour = np.zeros((*masks.image_shape, 3), dtype=np.float32)
     alpha = np.zeros(masks.image_shape, dtype=np.float32)
     boxes = masks.boxes()
     outlines: list[tuple[Sequence[np.ndarray], Colour]] = []  # traced while each mask is decoded anyway
     for layer in layers:
         for mask_id, mask_colour_ in zip(layer.mask_ids, layer.colours, strict=True):
+            x, y, w, h = (int(v) for v in boxes[mask_id])
+            if w == 0 or h == 0:
+                continue  # an empty mask paints nothing
             mask = masks.mask(mask_id)
-            colour[mask] = mask_colour_
-            alpha[mask] = layer.opacity
+            inside = mask[y : y + h, x : x + w]
+            colour[y : y + h, x : x + w][inside] = mask_colour_
+            alpha[y : y + h, x : x + w][inside] = layer.opacity
             if layer.outlined:
                 outlines.append((_contours(mask, boxes[mask_id]), mask_colour_))
-    canvas = image_rgb.astype(np.float32) * (1.0 - alpha[..., None]) + colour * alpha[..., None]
+    weight = alpha[..., None]
+    canvas = image_rgb.astype(np.float32)
+    canvas *= 1.0 - weight
+    canvas += colour * weight
     for contours, outline_colour in outlines:
         cv2.drawContours(canvas, contours, -1, tuple(float(c) for c in outline_colour), outline_thickness)
     return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)

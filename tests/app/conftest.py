@@ -24,8 +24,16 @@ def table_key(at: AppTest) -> str:
 
 
 def edit_settings(at: AppTest, edits: dict[int, dict[str, Any]]) -> AppTest:
-    """Type `edits` ({row: {column: value}}) into the settings table, as a user would, then rerun."""
-    at.session_state[table_key(at)] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+    """Type `edits` ({row: {column: value}}) into the settings table, as a user would, then rerun.
+
+    Like the browser's editor, the table's edit state holds every edit since the table was built.
+    """
+    key = table_key(at)
+    state = at.session_state[key] if key in at.session_state else {}  # noqa: SIM401 - no .get on AppTest state
+    pending = {int(row): dict(cells) for row, cells in (state.get("edited_rows") or {}).items()}
+    for row, cells in edits.items():
+        pending.setdefault(row, {}).update(cells)
+    at.session_state[key] = {"edited_rows": pending, "added_rows": [], "deleted_rows": []}
     return at.run()
 
 

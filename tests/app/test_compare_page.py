@@ -94,7 +94,7 @@ def test_add_copy_and_remove_settings(app: AppTest) -> None:
     assert len(setting_rows(app)) == 3
     edit_settings(app, {1: {"copy": True}})
     assert setting_names(app) == ["SAM default", "High precision", "SAM default (2)", "High precision copy"]
-    assert not any(app.data_editor[0].value["copy"])  # the tick acted once, like a button
+    assert not any(app.data_editor[0].value["copy"])  # the tick acted once, like a button: a new table
     for _ in range(2):
         app.button(key="add_setting").click().run()
     assert len(setting_rows(app)) == 6
@@ -111,9 +111,10 @@ def test_an_edited_preset_says_so_and_history_gets_an_honest_name(app: AppTest) 
     edit_settings(app, {0: {"pred_iou_thresh": 0.6}})
     row = setting_rows(app)[0]
     assert row.form["name"] == "SAM default, edited"
-    table = app.data_editor[0].value
-    assert table["changes"].iloc[0] == "pred_iou_thresh 0.6 (0.88)"  # what differs from the preset, and its value
-    assert table["changes"].iloc[1] == "= High precision"
+    assert app.data_editor[0].value["name"].iloc[0] == "SAM default, edited"  # the table says so
+    # What differs from the preset, and the preset's value, under the table; the other setting is its preset.
+    assert "**SAM default, edited** (SAM default): pred_iou_thresh 0.6 (0.88)" in texts(app.caption)
+    assert "High precision**" not in texts(app.caption)
     edit_settings(app, {0: {"pred_iou_thresh": 0.88}})  # back to the preset's value: the preset's name again
     assert setting_names(app)[0] == "SAM default"
     edit_settings(app, {0: {"name": "mine"}})
@@ -175,7 +176,7 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 
 
 def test_upload_of_a_good_and_of_a_corrupt_image(app: AppTest) -> None:
-    app.radio(key="image_source").set_value("Upload").run()
+    app.segmented_control(key="image_source").set_value("Upload").run()
     grey = (np.arange(64 * 48) % 251).astype(np.uint8).reshape(48, 64)
     app.file_uploader(key="image_upload").set_value(("grey.png", png_bytes(grey), "image/png"))
     app.run()
@@ -254,7 +255,7 @@ def test_cosmetic_changes_never_run_the_engine(ran_app: AppTest, monkeypatch: py
 
 
 def test_large_upload_is_downscaled_and_the_size_used_is_shown(app: AppTest) -> None:
-    app.radio(key="image_source").set_value("Upload").run()
+    app.segmented_control(key="image_source").set_value("Upload").run()
     wide = np.zeros((120, 3000, 3), np.uint8)
     wide[:, ::2] = 200
     app.file_uploader(key="image_upload").set_value(("wide.png", png_bytes(wide), "image/png"))
@@ -264,5 +265,5 @@ def test_large_upload_is_downscaled_and_the_size_used_is_shown(app: AppTest) -> 
     assert "downscaled from 3000 × 120" in active.size_text()
     app.checkbox(key="image_downscale").uncheck().run()  # the user may keep the full size
     assert app.session_state["active_image"].pixels.shape[:2] == (120, 3000)
-    app.radio(key="image_source").set_value("Sample").run()  # and go back to the samples
+    app.segmented_control(key="image_source").set_value("Sample").run()  # and go back to the samples
     assert app.session_state["active_image"].is_sample

@@ -93,7 +93,7 @@ def png(pixels: np.ndarray) -> bytes:
 
 def test_an_uploaded_image_takes_marks_then_uploaded_ground_truth_good_and_bad(app: AppTest) -> None:
     scene = np.asarray(Image.open(HELDOUT_DIR / "scene_01.png").convert("RGB"))
-    app.radio(key="image_source").set_value("Upload").run()
+    app.segmented_control(key="image_source").set_value("Upload").run()
     app.file_uploader(key="image_upload").set_value(("my_scene.png", png(scene), "image/png")).run()
     make_fast(app, pred_iou_thresh=0.0, stability_score_thresh=0.0)
     run_button(app).click().run()

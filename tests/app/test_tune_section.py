@@ -48,7 +48,7 @@ def test_widening_the_search_shows_its_price_and_asks_first(app: AppTest) -> Non
 
 def test_without_ground_truth_marks_drive_the_search(app: AppTest) -> None:
     scene = np.asarray(Image.open(HELDOUT_DIR / "scene_02.png").convert("RGB"))
-    app.radio(key="image_source").set_value("Upload").run()
+    app.segmented_control(key="image_source").set_value("Upload").run()
     app.file_uploader(key="image_upload").set_value(("mine.png", png(scene), "image/png")).run()
     make_fast(app, pred_iou_thresh=0.0, stability_score_thresh=0.0)
     run_button(app).click().run()

@@ -142,11 +142,12 @@ def settings_table(page: object) -> object:
     return page.locator('[data-testid="stDataFrame"]').first  # type: ignore[attr-defined]
 
 
-def edit_setting(page: object, row: int, column: str, value: str) -> None:
-    """Type `value` into the settings table's cell (`row`, `column`) as a user does, and wait for the rerun.
+def open_setting_cell(page: object, row: int, column: str) -> object:
+    """Open the editor of the settings table's cell (`row`, `column`) as a user does; returns the editor.
 
     The grid is a canvas: click the row's name cell, walk to the column with the arrow keys (the
-    table's column order is the editor's own), type, press Enter.
+    table's column order is the editor's own), press Enter. A click that lands while the table is
+    being redrawn selects nothing, so that is tried again.
     """
     from samcompare_app.settings_editor import NAME_WIDTH, TICK_WIDTH, column_order
 
@@ -155,7 +156,7 @@ def edit_setting(page: object, row: int, column: str, value: str) -> None:
     table.scroll_into_view_if_needed()  # type: ignore[attr-defined]
     steps = column_order().index(column) - column_order().index("name")
     editor = page.locator("#portal textarea, #portal input").first  # type: ignore[attr-defined]
-    for attempt in range(3):  # a click that lands while the grid redraws selects nothing: try again
+    for attempt in range(4):
         box = table.bounding_box()  # type: ignore[attr-defined]
         x = box["x"] + 2 * TICK_WIDTH + NAME_WIDTH / 2
         y = box["y"] + TABLE_ROW_PX * (row + 1) + TABLE_ROW_PX / 2
@@ -166,12 +167,18 @@ def edit_setting(page: object, row: int, column: str, value: str) -> None:
         page.keyboard.press("Enter")  # type: ignore[attr-defined]  # opens the cell's editor
         try:
             editor.wait_for(timeout=5_000)
-            break
+            return editor
         except Exception:  # noqa: BLE001 - playwright's TimeoutError: no editor opened this time
-            if attempt == 2:
+            if attempt == 3:
                 raise
             page.keyboard.press("Escape")  # type: ignore[attr-defined]
             wait_until_idle(page)
-    editor.fill(value)
-    editor.press("Enter")
+    return editor
+
+
+def edit_setting(page: object, row: int, column: str, value: str) -> None:
+    """Type `value` into the settings table's cell (`row`, `column`), press Enter, and wait for the rerun."""
+    editor = open_setting_cell(page, row, column)
+    editor.fill(value)  # type: ignore[attr-defined]
+    editor.press("Enter")  # type: ignore[attr-defined]
     wait_until_idle(page)
