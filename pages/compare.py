@@ -9,7 +9,8 @@ import streamlit as st
 from samcompare.engine import Progress
 from samcompare.engine.cache import image_key
 from samcompare.estimate import estimate_run
-from samcompare.models import MODEL_CATALOGUE, ModelLoadError
+from samcompare.models import ModelLoadError
+from samcompare.models.catalogue import model_type_of
 from samcompare_app.comparison import ComparisonRun, run_comparison
 from samcompare_app.history import record_run
 from samcompare_app.image_input import ActiveImage, image_picker
@@ -81,7 +82,7 @@ configs = settings_editor(language())
 
 history_key = (model_name, device, image_key(image.pixels))
 already_run = st.session_state.get(HISTORY_KEY, {}).get(history_key, ())
-estimate = estimate_run(MODEL_CATALOGUE[model_name].model_type, device, image.pixels.shape, configs, already_run)
+estimate = estimate_run(model_type_of(model_name), device, image.pixels.shape, configs, already_run)
 run = current_run()
 same_input = run is not None and (run.model_name, run.device, run.image_key) == history_key
 changed = run is None or not same_input or run.configs != tuple(configs)

@@ -299,7 +299,7 @@ def _number_list(kind: type) -> Any:
 
 def run_tune(args: argparse.Namespace) -> int:
     from samcompare.estimate import estimate_run
-    from samcompare.models import MODEL_CATALOGUE
+    from samcompare.models.catalogue import model_type_of
     from samcompare.tuning import Objective, SearchSpace, planned_work, reproduce, tune
 
     image = read_image(args.image)  # inputs first: fail fast, before the model loads
@@ -312,9 +312,8 @@ def run_tune(args: argparse.Namespace) -> int:
         stability_score_offsets=args.offsets, points_per_side=args.points_per_side, crop_n_layers=args.crop_n_layers
     )
     model_name, model = _load_model(args)
-    spec = MODEL_CATALOGUE.get(model_name)
-    model_type = spec.model_type if spec is not None else "vit_h"
-    estimate = estimate_run(model_type, str(model.device), image.shape, planned_work(base, space))
+    device = str(next(model.parameters()).device)
+    estimate = estimate_run(model_type_of(model_name), device, image.shape, planned_work(base, space))
     print(
         f"{args.image}: {image.shape[1]}x{image.shape[0]} px, {len(truth)} ground-truth objects, model {model_name}; "
         f"maximising {objective.describe()} from {base.name!r} over {args.trials} trials; "

@@ -106,7 +106,7 @@ def _device_type(device: str) -> str:
 
 
 def estimate_run(
-    model_type: str,
+    model_type: str | None,
     device: str,
     image_shape: tuple[int, ...],
     configs: Sequence[AmgConfig],
@@ -114,8 +114,9 @@ def estimate_run(
 ) -> RunEstimate:
     """Rough seconds to run `configs` on an image of `image_shape` ((H, W) or (H, W, C)).
 
-    `already_run`: settings run before on the same image and model with a shared cache; their
-    embeddings and decoded candidates are assumed still cached.
+    `model_type` is the catalogue's builder key (`model_type_of`); None or an unknown one is
+    priced as vit_h, the slowest. `already_run`: settings run before on the same image and model
+    with a shared cache; their embeddings and decoded candidates are assumed still cached.
     """
     size = (int(image_shape[0]), int(image_shape[1]))
     done_crops: set[CropBox] = set()
@@ -135,7 +136,7 @@ def estimate_run(
     device_type = _device_type(device)
     slowdown = MPS_SLOWDOWN if device_type == "mps" else 1.0
     base_device = "cuda" if device_type in ("cuda", "mps") else "cpu"
-    known_type = model_type if model_type in ("vit_h", "vit_l", "vit_b", "demo") else "vit_h"
+    known_type = model_type if model_type is not None and (model_type, "cpu") in ENCODER_SECONDS else "vit_h"
     encoder_seconds = ENCODER_SECONDS[(known_type, base_device)] * slowdown
     table = DEMO_DECODER_BATCH_SECONDS if known_type == "demo" else DECODER_BATCH_SECONDS
     fixed, per_megapixel = table[base_device]

@@ -17,7 +17,8 @@ from samcompare.config import AmgConfig, ConfigError
 from samcompare.engine import Progress
 from samcompare.estimate import estimate_run
 from samcompare.evaluation import GroundTruth, Marks
-from samcompare.models import MODEL_CATALOGUE, ModelLoadError
+from samcompare.models import ModelLoadError
+from samcompare.models.catalogue import model_type_of
 from samcompare.tuning import Objective, SearchSpace, TuneResult, planned_work, reproduce, tune
 from samcompare_app.comparison import ComparisonRun
 from samcompare_app.resources import cached_model, shared_comparison_cache
@@ -116,9 +117,8 @@ def tune_section(run: ComparisonRun, truth: GroundTruth | None, token: str | Non
     except ConfigError as error:
         st.error(f"{error}. Fix the search space to run.", icon=":material/error:")
         return
-    spec = MODEL_CATALOGUE.get(run.model_name)
     estimate = estimate_run(
-        spec.model_type if spec is not None else "vit_h",
+        model_type_of(run.model_name),
         run.device,
         run.image.shape,
         planned_work(base, space),

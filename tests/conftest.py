@@ -12,9 +12,7 @@ import pytest
 import torch
 
 from samcompare.demo.architecture import build_demo_sam
-from samcompare.models.catalogue import DEFAULT_MODEL_VARIABLE, checkpoint_path
-
-DEMO_CHECKPOINT = Path(__file__).resolve().parents[1] / "samcompare" / "demo" / "assets" / "sam_demo.pth"
+from samcompare.models.catalogue import DEFAULT_MODEL_VARIABLE, DEMO_CHECKPOINT, checkpoint_path
 
 
 @pytest.fixture(scope="session", autouse=True)

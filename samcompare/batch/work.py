@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
-from segment_anything.modeling import Sam
 
 from samcompare.config import AmgConfig
 from samcompare.engine import compare
@@ -36,7 +35,7 @@ class ImageOutcome:
 
 
 def process_image(
-    model: Sam,
+    model: torch.nn.Module,
     model_name: str,
     device: str,
     file_name: str,

@@ -14,7 +14,6 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 import torch
-from segment_anything.modeling import Sam
 from segment_anything.utils.amg import MaskData
 
 from samcompare.config import AmgConfig
@@ -36,7 +35,7 @@ from samcompare.engine.rle import Counts
 
 
 def compare(
-    model: Sam,
+    model: torch.nn.Module,
     image: np.ndarray,
     configs: Sequence[AmgConfig],
     progress: ProgressCallback | None = None,

