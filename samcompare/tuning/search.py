@@ -337,19 +337,12 @@ class Reproduction:
 def reproduce(
     model: Sam, image: np.ndarray, reference: Reference, objective: Objective, config: AmgConfig
 ) -> Reproduction:
-    """Run `config` through `SamAutomaticMaskGenerator` and score its records as `evaluate` does."""
-    import torch
-    from segment_anything import SamAutomaticMaskGenerator
-
+    """Run `config` through `SamAutomaticMaskGenerator`, then its post-filters if any; score it as `evaluate` does."""
+    from samcompare.engine.postfilters import official_then_post_filters
     from samcompare.evaluation.marks import evaluate_marks
     from samcompare.evaluation.metrics import evaluate_run
 
-    generator = SamAutomaticMaskGenerator(model, **config.to_kwargs())
-    with torch.inference_mode():
-        try:
-            records = generator.generate(image)
-        except IndexError:  # crop layers and no mask left: the official code raises; no masks
-            records = []
+    records = official_then_post_filters(model, image, config)
     if isinstance(reference, GroundTruth):
         metrics: SettingMetrics | MarksMetrics = evaluate_run(
             records, reference, _iou_thresholds(objective, reference), setting=config.name

@@ -82,32 +82,55 @@ def data_yaml(names: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def stems(names: Sequence[str]) -> list[str]:
+    """The file stem of each image in a dataset of these image names (unique, in this order)."""
+    return _stems(names)
+
+
+def image_files(
+    stem: str,
+    pixels: np.ndarray,
+    run: RunLike,
+    mask_ids: Sequence[int] | None,
+    labels: MaskLabels | None,
+    table: Sequence[str],
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> dict[str, bytes]:
+    """One image's two files (image and label file); `table` is the dataset's class names, in index order."""
+    rgb = as_rgb(pixels)
+    masks = as_run_masks(run, rgb.shape)
+    exported = masks.check_ids(mask_ids)
+    index_of = {name: index for index, name in enumerate(table)}
+    height, width = masks.image_shape
+    scale = np.array([width, height], dtype=np.float64)
+    lines = []
+    for mask_id, name in zip(exported, class_names(labels, exported), strict=True):
+        shapes = mask_polygons(masks.mask(mask_id), tolerance, single=True)
+        if not shapes.polygons:
+            continue
+        points = shapes.polygons[0] / scale
+        lines.append(" ".join([str(index_of[name]), *(_number(float(v)) for v in points.reshape(-1))]))
+    return {
+        f"images/{SUBSET}/{stem}.png": png_bytes(rgb),
+        f"labels/{SUBSET}/{stem}.txt": ("\n".join(lines) + "\n" if lines else "").encode("utf-8"),
+    }
+
+
+def class_table(items: Sequence[YoloImage]) -> list[str]:
+    """The dataset's class names in index order: every exported mask's name, sorted."""
+    names: list[str] = []
+    for item in items:
+        exported = as_run_masks(item.run, np.shape(item.pixels)).check_ids(item.mask_ids)
+        names += class_names(item.labels, exported)
+    return categories(names)
+
+
 def yolo_files(items: Sequence[YoloImage], tolerance: float = DEFAULT_TOLERANCE) -> dict[str, bytes]:
     """Every file of the dataset, by its path inside the dataset folder."""
-    prepared = []
-    all_names: list[str] = []
-    for item in items:
-        pixels = as_rgb(item.pixels)
-        masks = as_run_masks(item.run, pixels.shape)
-        exported = masks.check_ids(item.mask_ids)
-        names = class_names(item.labels, exported)
-        all_names += names
-        prepared.append((pixels, masks, exported, names))
-    table = categories(all_names)
-    index_of = {name: index for index, name in enumerate(table)}
+    table = class_table(items)
     files: dict[str, bytes] = {DATA_YAML: data_yaml(table).encode("utf-8")}
-    for stem, (pixels, masks, exported, names) in zip(_stems([i.image_name for i in items]), prepared, strict=True):
-        height, width = masks.image_shape
-        scale = np.array([width, height], dtype=np.float64)
-        lines = []
-        for mask_id, name in zip(exported, names, strict=True):
-            shapes = mask_polygons(masks.mask(mask_id), tolerance, single=True)
-            if not shapes.polygons:
-                continue
-            points = shapes.polygons[0] / scale
-            lines.append(" ".join([str(index_of[name]), *(_number(float(v)) for v in points.reshape(-1))]))
-        files[f"images/{SUBSET}/{stem}.png"] = png_bytes(pixels)
-        files[f"labels/{SUBSET}/{stem}.txt"] = ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
+    for stem, item in zip(_stems([i.image_name for i in items]), items, strict=True):
+        files.update(image_files(stem, item.pixels, item.run, item.mask_ids, item.labels, table, tolerance))
     return files
 
 

@@ -38,7 +38,7 @@ def test_dataset_round_trips_through_its_zip(scene_image, scene_masks, make_run_
         parts = line.split()
         assert int(parts[0]) == ["cat", "dog", "object"].index(LABELS.name(mask_id))
         values = [float(v) for v in parts[1:]]
-        assert len(values) >= 6 and len(values) % 2 == 0 and 0.0 <= min(values) and max(values) <= 1.0
+        assert len(values) >= 6 and len(values) % 2 == 0 and min(values) >= 0.0 and max(values) <= 1.0
     dataset = read_yolo_dataset(data)
     assert dataset.names == ("cat", "dog", "object")
     np.testing.assert_array_equal(dataset.images["scene"], scene_image)
