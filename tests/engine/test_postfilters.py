@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_helpers import assert_records_equal, count_network_calls, official_records
+from segment_anything import SamAutomaticMaskGenerator
 from test_compare import LOW, scene
 
 from samcompare.config import AmgConfig, AreaLimit, ConfigError
@@ -135,3 +136,32 @@ def test_area_limit_parses_pixels_and_percentages():
         AmgConfig(top_k=0)
     with pytest.raises(ConfigError, match="drop_border_masks"):
         AmgConfig(drop_border_masks="yes")
+
+
+def test_to_code_applies_the_post_filters_as_the_engine_does(blob_sam):
+    """The setting's code: the official call (post-filters never passed to it), then the lines that filter."""
+    image = scene(6, 96, 128)
+    captured: dict = {}
+
+    class Generator:  # the official generator, recording the arguments the code passes
+        def __init__(self, model, **kwargs):
+            captured.clear()
+            captured.update(kwargs)
+            self.official = SamAutomaticMaskGenerator(blob_sam, **kwargs)
+
+        def generate(self, pixels):
+            return self.official.generate(pixels)
+
+    for config in POST_CONFIGS[:4] + POST_CONFIGS[5:]:
+        code = config.to_code()
+        call, filters = code.split("masks = generator.generate(image)\n")
+        assert filters.startswith("# Beyond SamAutomaticMaskGenerator")
+        assert not any(name in call for name in ("max_mask_region_area", "drop_border_masks", "top_k"))
+        body = call.replace("from segment_anything import SamAutomaticMaskGenerator, sam_model_registry\n", "")
+        body = body.replace("import cv2\n", "")
+        body = body.replace('image = cv2.cvtColor(cv2.imread("image.jpg"), cv2.COLOR_BGR2RGB)\n', "")
+        scope = {"SamAutomaticMaskGenerator": Generator, "sam_model_registry": {"vit_h": lambda checkpoint: None}}
+        scope["image"] = image  # one namespace, as a script's module level has
+        exec(body + "masks = generator.generate(image)\n" + filters, scope)
+        assert AmgConfig(name=config.name, **captured) == config.official()
+        assert_records_equal(compare(blob_sam, image, [config])[0].records, scope["masks"], config.name)
