@@ -237,6 +237,15 @@ class AmgConfig:
             name: getattr(self, name) for name in GENERATOR_PARAMETERS if getattr(self, name) != getattr(defaults, name)
         }
 
+    def describe_changes(self) -> str:
+        """What this setting changes from SAM's defaults, post-filters named as beyond the generator ("" if nothing)."""
+        official = ", ".join(f"{name}={value}" for name, value in self.non_default_parameters().items())
+        post = ", ".join(f"{name}={value}" for name, value in self.post_filters().items())
+        if not post:
+            return official
+        beyond = f"{BEYOND_OFFICIAL}: {post}"
+        return f"{official}; {beyond}" if official else beyond
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name}
         for name in GENERATOR_PARAMETERS:
