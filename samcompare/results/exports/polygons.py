@@ -134,10 +134,13 @@ def _simplify(points: np.ndarray, tolerance: float) -> np.ndarray:
 
 def _bridge(outer: np.ndarray, holes: list[np.ndarray]) -> np.ndarray:
     """One polygon: `outer` with each hole joined by a zero-width cut from its nearest vertex."""
+    from scipy.spatial import cKDTree
+
     polygon = outer
     for hole in sorted(holes, key=lambda h: float(h[:, 0].min())):
-        distances = ((polygon[:, None, :] - hole[None, :, :]) ** 2).sum(axis=2)
-        i, j = np.unravel_index(int(np.argmin(distances)), distances.shape)
+        distances, nearest = cKDTree(polygon).query(hole)  # memory ~ the points, not their product
+        j = int(np.argmin(distances))
+        i = int(nearest[j])
         hole_from_j = np.concatenate([hole[j:], hole[: j + 1]])
         polygon = np.concatenate([polygon[: i + 1], hole_from_j, polygon[i:]])
     return polygon
