@@ -14,6 +14,7 @@ from samcompare.models.catalogue import model_type_of
 from samcompare_app.comparison import ComparisonRun, run_comparison
 from samcompare_app.history import record_run
 from samcompare_app.image_input import ActiveImage, image_picker
+from samcompare_app.mask_labels import all_labels
 from samcompare_app.resources import cached_model, device_name, is_demo, shared_comparison_cache
 from samcompare_app.results_view import RUN_KEY, current_run, show_results
 from samcompare_app.settings_editor import settings_editor
@@ -60,6 +61,9 @@ def run_now(
         if new_run.network_free:
             label += ": threshold-only change, re-filtered from the cache at once (no network pass)"
         status.update(label=label, state="complete", expanded=False)
+    previous = current_run()
+    if previous is not None:  # class names given to masks this run keeps stay with them
+        new_run = new_run.carrying_labels(previous, all_labels(previous))
     st.session_state[RUN_KEY] = new_run
     record_run(new_run, automatic)  # into the History page's store; warns once if it cannot be written
     history: dict = st.session_state.setdefault(HISTORY_KEY, {})

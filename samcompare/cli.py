@@ -185,14 +185,24 @@ def run_settings(args: argparse.Namespace, image: np.ndarray, configs: list[AmgC
         progress.close()
 
 
+def export_options(args: argparse.Namespace) -> Any:
+    """The dataset formats and polygon options of --export, --polygon-tolerance and --polygon-holes."""
+    from samcompare.results.exports.formats import ExportOptions
+
+    return ExportOptions(args.export, args.polygon_tolerance, args.polygon_holes)
+
+
 def run_compare(args: argparse.Namespace) -> int:
     from samcompare.results.report import write_comparison
 
     image = read_image(args.image)  # inputs first: fail fast, before the model loads
     configs = settings_of(args)
+    exports = export_options(args)
     out_dir = args.out if args.out is not None else Path("samcompare-results") / args.image.stem
     results = run_settings(args, image, configs)
-    files = write_comparison(out_dir, image, results, image_file_name=args.image.name, iou_threshold=args.iou_threshold)
+    files = write_comparison(
+        out_dir, image, results, image_file_name=args.image.name, iou_threshold=args.iou_threshold, exports=exports
+    )
     shown = files.table[list(COMPARE_COLUMNS)].rename(columns=COMPARE_COLUMNS)
     print(shown.to_string(index=False, float_format=lambda value: f"{value:.2f}"))
     if files.match_report is not None:
@@ -215,6 +225,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         axes.append(SweepAxis.parse("box_nms_thresh", args.box_nms))
     if args.min_area is not None:
         axes.append(SweepAxis.parse("min_mask_region_area", args.min_area))
+    if args.top_k is not None:
+        axes.append(SweepAxis.parse("top_k", args.top_k))
     out_dir = args.out if args.out is not None else Path("samcompare-results") / f"{args.image.stem}-sweep"
     model_name, model = _load_model(args)
     cells = 1
@@ -358,6 +370,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         threads=args.threads,
         gt_dir=args.gt_dir,
         iou_thresholds=args.iou,
+        exports=export_options(args),
     )
     run_batch(request)
     return 0
@@ -375,6 +388,52 @@ def _iou_threshold(text: str) -> float:
     if not 0.0 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
     return value
+
+
+def _export_list(text: str) -> tuple[str, ...]:
+    from samcompare.results.exports.formats import parse_export_names
+
+    try:
+        return parse_export_names(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 px, got {value}")
+    return value
+
+
+def _export_arguments(parser: argparse.ArgumentParser, where: str) -> None:
+    """--export LIST, --polygon-tolerance PX and --polygon-holes: the dataset files written."""
+    from samcompare.results.exports.formats import DEFAULT_EXPORTS, EXPORT_NAMES
+    from samcompare.results.exports.polygons import DEFAULT_TOLERANCE, HOLE_STYLES
+
+    parser.add_argument(
+        "--export",
+        type=_export_list,
+        default=DEFAULT_EXPORTS,
+        metavar="LIST",
+        help=f"dataset formats to write {where}, a comma list of {', '.join(EXPORT_NAMES)} (default "
+        f"{','.join(DEFAULT_EXPORTS)}); masks without a class name are 'object'",
+    )
+    parser.add_argument(
+        "--polygon-tolerance",
+        type=_tolerance,
+        default=DEFAULT_TOLERANCE,
+        metavar="PX",
+        help=f"coco-polygons and yolo: how far a polygon may leave the mask's outline, in pixels (default "
+        f"{DEFAULT_TOLERANCE:g}; 0: exact); tightened per mask to keep IoU >= 0.98",
+    )
+    parser.add_argument(
+        "--polygon-holes",
+        choices=HOLE_STYLES,
+        default=HOLE_STYLES[0],
+        help="coco-polygons: bridge (default) joins each hole to its outline so every COCO reader keeps it; "
+        "rings writes holes as separate rings (readers that fill each polygon lose the holes)",
+    )
 
 
 def _settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -435,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--iou-threshold", type=_iou_threshold, default=0.5, help="mask IoU for matching the first two settings"
     )
+    _export_arguments(compare, "per setting (masks.coco.json, masks.polygons.json, yolo/)")
     compare.set_defaults(handler=run_compare)
 
     sweep = commands.add_parser(
@@ -451,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--stability", required=True, metavar="VALUES", help="stability_score_thresh values")
     sweep.add_argument("--box-nms", metavar="VALUES", help="box_nms_thresh values (default: the base setting's)")
     sweep.add_argument("--min-area", metavar="VALUES", help="min_mask_region_area values (default: the base's)")
+    sweep.add_argument("--top-k", metavar="VALUES", help="top_k values (a post-filter beyond the official generator)")
     _model_and_output_arguments(sweep, "-sweep")
     sweep.set_defaults(handler=run_sweep_command)
     evaluate = commands.add_parser(
@@ -501,7 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Every file in FOLDER that Pillow reads is run under each setting (one compare call per "
         "image, so settings share work). Each image is committed to OUT/samcompare.db as it finishes: the same "
         "command again skips what is done. Writes OUT/images.csv, OUT/summary.csv, OUT/masks/SETTING/IMAGE.json "
-        "(COCO) and OUT/report.html.",
+        "(COCO RLE; --export adds OUT/polygons/SETTING/IMAGE.json and OUT/yolo/SETTING/) and OUT/report.html.",
     )
     batch.add_argument("folder", type=_path, metavar="FOLDER", help="the folder of images (not its subfolders)")
     _settings_arguments(batch)
@@ -533,6 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"torch threads per image, here and on each Ray worker (default {DEFAULT_THREADS}); results are "
         "bit-identical between runs with the same count",
     )
+    _export_arguments(batch, "per image and setting (masks/, polygons/, yolo/)")
     batch.set_defaults(handler=run_batch_command)
     return parser
 

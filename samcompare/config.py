@@ -27,6 +27,12 @@ GENERATOR_PARAMETERS = (
     "output_mode",
 )
 
+# Filters samcompare applies after the generator, beyond `SamAutomaticMaskGenerator`: never passed to
+# it (`to_kwargs` stays official), written to JSON only when set, so a setting without them is the
+# official generator's and reads and writes as before. Applied in this order by `engine/postfilters.py`.
+POST_FILTER_PARAMETERS = ("max_mask_region_area", "drop_border_masks", "top_k")
+BEYOND_OFFICIAL = "beyond SamAutomaticMaskGenerator"
+
 
 class ConfigError(ValueError):
     """A setting the generator cannot run; the message says which field and why."""
@@ -38,6 +44,55 @@ class ConfigError(ValueError):
 
 
 PointGrids = tuple[tuple[tuple[float, float], ...], ...]
+
+
+@dataclass(frozen=True)
+class AreaLimit:
+    """`max_mask_region_area`: a number of pixels, or a percentage of the image ("40%")."""
+
+    value: float
+    relative: bool = False
+
+    def __post_init__(self) -> None:
+        value = self.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError("max_mask_region_area", f"must be a number of pixels or a percentage, got {value!r}")
+        if self.relative and not 0.0 < value <= 100.0:
+            raise ConfigError("max_mask_region_area", f"a percentage must be in (0, 100], got {value:g}%")
+        if not self.relative and value < 1:
+            raise ConfigError("max_mask_region_area", f"must be at least 1 pixel, got {value:g}")
+
+    @classmethod
+    def parse(cls, value: Any) -> AreaLimit:
+        """5000 (pixels), "5000", "40%" or "40 %" (of the image); an `AreaLimit` is returned as it is."""
+        if isinstance(value, AreaLimit):
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            relative = text.endswith("%")
+            number = text[:-1].strip() if relative else text
+            try:
+                parsed = float(number)
+            except ValueError:
+                raise ConfigError(
+                    "max_mask_region_area", f"{value!r} is neither a number of pixels (5000) nor a percentage (40%)"
+                ) from None
+            return cls(parsed, relative)
+        return cls(value)
+
+    def pixels(self, image_size: tuple[int, int]) -> float:
+        """The limit in pixels on an image of `image_size` (height, width); a mask of larger area is dropped."""
+        if self.relative:
+            return self.value * image_size[0] * image_size[1] / 100
+        return float(self.value)
+
+    def to_json(self) -> int | float | str:
+        number: int | float = int(self.value) if float(self.value).is_integer() else float(self.value)
+        return f"{number}%" if self.relative else number
+
+    def __str__(self) -> str:
+        value = self.to_json()
+        return value if isinstance(value, str) else f"{value} px"
 
 
 def _as_point_grids(value: Any) -> PointGrids | None:
@@ -72,9 +127,15 @@ class AmgConfig:
     point_grids: PointGrids | None = field(default=None)
     min_mask_region_area: int = 0
     output_mode: str = "binary_mask"
+    # Beyond SamAutomaticMaskGenerator (POST_FILTER_PARAMETERS): applied to its output, in this order.
+    max_mask_region_area: AreaLimit | None = None  # drop masks larger than this
+    drop_border_masks: bool = False  # drop masks touching the image border
+    top_k: int | None = None  # keep the k masks of highest predicted_iou
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "point_grids", _as_point_grids(self.point_grids))
+        if self.max_mask_region_area is not None:
+            object.__setattr__(self, "max_mask_region_area", AreaLimit.parse(self.max_mask_region_area))
         self.validate()
 
     def validate(self) -> None:
@@ -134,11 +195,35 @@ class AmgConfig:
                     f"({self.points_per_side} // {self.crop_n_points_downscale_factor}^{self.crop_n_layers} = 0); "
                     "lower it or raise points_per_side",
                 )
+        if not isinstance(self.drop_border_masks, bool):
+            raise ConfigError("drop_border_masks", f"must be true or false, got {self.drop_border_masks!r}")
+        if self.top_k is not None:
+            integer("top_k", 1)
+
+    @property
+    def post_filtered(self) -> bool:
+        """True when a filter beyond the official generator is set: the masks are its output, filtered."""
+        return bool(self.post_filters())
+
+    def post_filters(self) -> dict[str, Any]:
+        """The post-filters that are set, by name, in the order they apply (JSON values)."""
+        filters: dict[str, Any] = {}
+        if self.max_mask_region_area is not None:
+            filters["max_mask_region_area"] = self.max_mask_region_area.to_json()
+        if self.drop_border_masks:
+            filters["drop_border_masks"] = True
+        if self.top_k is not None:
+            filters["top_k"] = self.top_k
+        return filters
+
+    def official(self) -> AmgConfig:
+        """This setting without the post-filters: what `SamAutomaticMaskGenerator` itself runs."""
+        return self.replace(max_mask_region_area=None, drop_border_masks=False, top_k=None)
 
     # --- conversions -------------------------------------------------------------------------
 
     def to_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `SamAutomaticMaskGenerator(model, **kwargs)`."""
+        """Keyword arguments for `SamAutomaticMaskGenerator(model, **kwargs)`: the official parameters only."""
         kwargs = {name: getattr(self, name) for name in GENERATOR_PARAMETERS}
         if self.point_grids is not None:
             import numpy as np
@@ -152,11 +237,21 @@ class AmgConfig:
             name: getattr(self, name) for name in GENERATOR_PARAMETERS if getattr(self, name) != getattr(defaults, name)
         }
 
+    def describe_changes(self) -> str:
+        """What this setting changes from SAM's defaults, post-filters named as beyond the generator ("" if nothing)."""
+        official = ", ".join(f"{name}={value}" for name, value in self.non_default_parameters().items())
+        post = ", ".join(f"{name}={value}" for name, value in self.post_filters().items())
+        if not post:
+            return official
+        beyond = f"{BEYOND_OFFICIAL}: {post}"
+        return f"{official}; {beyond}" if official else beyond
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name}
         for name in GENERATOR_PARAMETERS:
             value = getattr(self, name)
             data[name] = [[list(p) for p in grid] for grid in value] if name == "point_grids" and value else value
+        data.update(self.post_filters())  # only those set: an official setting's JSON is as it always was
         return data
 
     def to_json(self) -> str:
@@ -166,7 +261,7 @@ class AmgConfig:
     def from_dict(cls, data: dict[str, Any]) -> AmgConfig:
         if not isinstance(data, dict):
             raise ConfigError("setting", "must be a JSON object of parameter names and values")
-        known = {"name", *GENERATOR_PARAMETERS}
+        known = {"name", *GENERATOR_PARAMETERS, *POST_FILTER_PARAMETERS}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(unknown[0], f"is not a parameter of the generator (known: {', '.join(sorted(known))})")
@@ -204,7 +299,40 @@ class AmgConfig:
         code = "\n".join(lines) + "\n" + arguments + ")\n"
         code += 'image = cv2.cvtColor(cv2.imread("image.jpg"), cv2.COLOR_BGR2RGB)\n'
         code += "masks = generator.generate(image)\n"
-        return code
+        return code + self.post_filter_code()
+
+    def post_filter_code(self) -> str:
+        """The lines that apply this setting's post-filters to `masks` (the generator's records) of `image`.
+
+        Empty without post-filters. The arithmetic is the engine's, so the masks left are the engine's.
+        """
+        if not self.post_filtered:
+            return ""
+        lines = [
+            "# Beyond SamAutomaticMaskGenerator: samcompare's post-filters, applied to its output in this order.",
+            "height, width = image.shape[:2]",
+        ]
+        limit = self.max_mask_region_area
+        if limit is not None:
+            bound = f"{limit.value!r} * height * width / 100" if limit.relative else repr(limit.value)
+            lines.append(f'masks = [m for m in masks if m["area"] <= {bound}]  # max_mask_region_area {limit}')
+        if self.drop_border_masks:
+            lines += [
+                "",
+                "",
+                "def touches_border(m):  # bbox is [x, y, w, h] with x + w the last column of the mask",
+                '    x, y, w, h = m["bbox"]',
+                '    return m["area"] > 0 and (x == 0 or y == 0 or x + w >= width - 1 or y + h >= height - 1)',
+                "",
+                "",
+                "masks = [m for m in masks if not touches_border(m)]  # drop_border_masks",
+            ]
+        if self.top_k is not None:
+            lines += [
+                f'best = sorted(range(len(masks)), key=lambda i: -masks[i]["predicted_iou"])[:{self.top_k}]',
+                f"masks = [masks[i] for i in sorted(best)]  # top_k {self.top_k}, in the generator's order",
+            ]
+        return "\n".join(lines) + "\n"
 
     # --- presets -----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Help for every generator parameter, in English and Japanese: one place the UI and CLI read."""
+"""Help for every generator parameter (and the post-filters beyond it), in English and Japanese: one place the
+UI and CLI read."""
 
 from __future__ import annotations
 
@@ -124,6 +125,38 @@ PARAMETER_HELP: dict[str, ParameterHelp] = {
             "(needs pycocotools).",
             "ja": "binary_mask（密な配列。高解像度ではメモリを多く使います）、uncompressed_rle、"
             "coco_rle（pycocotools が必要）。",
+        },
+    ),
+    # Beyond SamAutomaticMaskGenerator: samcompare's post-filters, applied to the official output.
+    "max_mask_region_area": ParameterHelp(
+        {"en": "Max mask area (beyond SAM)", "ja": "最大マスク面積（SAM の範囲外）"},
+        {
+            "en": "Not a parameter of SamAutomaticMaskGenerator: samcompare drops, after the official pipeline, "
+            "masks larger than this: a number of pixels (5000) or a percentage of the image (40%). Removes the "
+            "background and other huge masks (segment-anything #309). Empty: no limit.",
+            "ja": "SamAutomaticMaskGenerator の引数ではありません。公式の処理の後で samcompare が、これより"
+            "大きいマスクを捨てます。ピクセル数（5000）または画像に対する割合（40%）で指定します。背景などの"
+            "巨大なマスクを除けます（segment-anything #309）。空欄なら制限なし。",
+        },
+    ),
+    "drop_border_masks": ParameterHelp(
+        {"en": "Drop border masks (beyond SAM)", "ja": "画像の縁に触れるマスクを除く（SAM の範囲外）"},
+        {
+            "en": "Not a parameter of SamAutomaticMaskGenerator: samcompare drops, after the official pipeline, "
+            "masks with a pixel in the image's first or last row or column (objects cut off by the frame).",
+            "ja": "SamAutomaticMaskGenerator の引数ではありません。公式の処理の後で samcompare が、画像の"
+            "最初または最後の行・列に画素を持つマスク（枠で切れた物体）を捨てます。",
+        },
+    ),
+    "top_k": ParameterHelp(
+        {"en": "Keep top k (beyond SAM)", "ja": "上位 k 個を残す（SAM の範囲外）"},
+        {
+            "en": "Not a parameter of SamAutomaticMaskGenerator: samcompare keeps, after the official pipeline "
+            "and the two filters above, only the k masks of highest predicted_iou (ties: the earlier first), "
+            "in the generator's order. Empty or 0: keep all.",
+            "ja": "SamAutomaticMaskGenerator の引数ではありません。公式の処理と上の二つのフィルタの後で"
+            "samcompare が、predicted_iou の高い k 個のマスクだけを生成器の順序のまま残します（同点は先の"
+            "ものを優先）。空欄または 0 ならすべて残します。",
         },
     ),
 }

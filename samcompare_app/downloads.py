@@ -11,24 +11,31 @@ import numpy as np
 from samcompare.models import MODEL_CATALOGUE
 from samcompare.results import RunMasks
 from samcompare.results.exports import (
+    DEFAULT_TOLERANCE,
+    YoloImage,
     coco_json_bytes,
+    coco_polygons_json_bytes,
     label_map_png_bytes,
     masks_zip_bytes,
     setting_code_bytes,
     setting_json_bytes,
+    yolo_zip_bytes,
 )
+from samcompare.results.labels import MaskLabels
 from samcompare.results.report import slugify
 
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """What one download needs: the image, one setting's masks, which masks, and the model used."""
+    """What one download needs: the image, one setting's masks, which masks, their class names, the model used."""
 
     image: np.ndarray
     masks: RunMasks
     mask_ids: tuple[int, ...] | None  # None: all masks
     image_name: str
     model_name: str
+    labels: MaskLabels = MaskLabels()  # class names of the masks; the others are "object"
+    polygon_tolerance: float = DEFAULT_TOLERANCE  # px, for the polygon and YOLO exports
 
     @property
     def ids(self) -> list[int] | None:
@@ -80,7 +87,32 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = (
         "COCO JSON (RLE)",
         "_coco.json",
         "application/json",
-        lambda r: coco_json_bytes(r.masks, r.image.shape, file_name=PurePath(r.image_name).name, mask_ids=r.ids),
+        lambda r: coco_json_bytes(
+            r.masks, r.image.shape, file_name=PurePath(r.image_name).name, mask_ids=r.ids, labels=r.labels
+        ),
+        True,
+    ),
+    ExportFormat(
+        "COCO JSON (polygons)",
+        "_polygons.json",
+        "application/json",
+        lambda r: coco_polygons_json_bytes(
+            r.masks,
+            r.image.shape,
+            file_name=PurePath(r.image_name).name,
+            mask_ids=r.ids,
+            labels=r.labels,
+            tolerance=r.polygon_tolerance,
+        ),
+        True,
+    ),
+    ExportFormat(
+        "YOLO segmentation (ZIP)",
+        "_yolo.zip",
+        "application/zip",
+        lambda r: yolo_zip_bytes(
+            [YoloImage(PurePath(r.image_name).name, r.image, r.masks, r.ids, r.labels)], r.polygon_tolerance
+        ),
         True,
     ),
     ExportFormat(

@@ -13,6 +13,7 @@ from datetime import datetime
 import streamlit as st
 
 from samcompare.results import mask_count
+from samcompare.results.labels import MaskLabels
 from samcompare.store import VALUES, ResultStore, RunHeader, StoreError, across_images, setting_choices
 from samcompare_app.comparison import ComparisonRun, restore_comparison
 from samcompare_app.results_view import RUN_KEY, current_run
@@ -21,6 +22,7 @@ HISTORY_OFF_KEY = "history_off"  # the message of the store error that turned hi
 OPENED_KEY = "history_opened"  # (stored run id, ComparisonRun.run_id) of the run History opened
 LIMIT_KEY = "history_limit"
 LAST_RECORDED_KEY = "history_last_recorded"  # (stored run id, image key, model, device, automatic)
+STORED_RUN_KEY = "history_stored_run"  # (ComparisonRun.run_id, stored run id) of the current run, once stored
 PAGE_SIZE = 20
 
 
@@ -61,13 +63,35 @@ def record_run(run: ComparisonRun, automatic: bool = False) -> None:
     previous = st.session_state.get(LAST_RECORDED_KEY)
     try:
         store = ResultStore()
-        run_id = store.add_run(run.image, run.image_name, run.model_name, run.device, run.results, "app", run.seconds)
+        run_id = store.add_run(
+            run.image, run.image_name, run.model_name, run.device, run.results, "app", run.seconds, run.labels or None
+        )
         if automatic and previous is not None and previous[1:] == (*source, True):
             store.delete_run(previous[0])
     except StoreError as error:
         _turn_off(error)
         return
     st.session_state[LAST_RECORDED_KEY] = (run_id, *source, automatic)
+    st.session_state[STORED_RUN_KEY] = (run.run_id, run_id)
+
+
+def save_labels(run: ComparisonRun, index: int, labels: MaskLabels) -> str | None:
+    """Keep setting `index`'s class names with the stored run; None, or why they were not kept in History."""
+    stored = st.session_state.get(STORED_RUN_KEY)
+    if stored is None or stored[0] != run.run_id:
+        return "this run is not in History (History is off, or the run was not stored)"
+    store = open_store()
+    if store is None:
+        return "History is off for this session"
+    try:
+        result_id = store.run_header(stored[1]).settings[index].result_id
+        store.set_labels(result_id, labels)
+    except KeyError:
+        return "this run was deleted from History"
+    except StoreError as error:
+        _turn_off(error)
+        return str(error)
+    return None
 
 
 def when(timestamp: float) -> str:
@@ -92,6 +116,7 @@ def _open(run_id: int) -> None:
         return
     st.session_state[RUN_KEY] = run
     st.session_state[OPENED_KEY] = (run_id, run.run_id)
+    st.session_state[STORED_RUN_KEY] = (run.run_id, run_id)
 
 
 def _delete(run_id: int) -> None:

@@ -21,13 +21,17 @@ from samcompare.results import (
     match_picture,
     overlay,
 )
+from samcompare.results.exports import DEFAULT_TOLERANCE
+from samcompare.results.labels import LabelError, class_names
 from samcompare.results.stats import comparison_table
 from samcompare_app.charts import area_histogram, score_histogram, score_scatter
 from samcompare_app.comparison import ComparisonRun
 from samcompare_app.downloads import EXPORT_FORMATS, ExportRequest, file_name
+from samcompare_app.mask_labels import class_choices, labels_of, set_labels
 
 RUN_KEY = "comparison_run"
 MEMO_KEY = "picture_memo"
+TOLERANCE_KEY = "polygon_tolerance"
 MEMO_LIMIT = 48
 OVERLAY = "Overlay"
 COLOUR_MASKS = "Colour masks"
@@ -121,7 +125,21 @@ def pictures_and_masks() -> None:
                 st.caption(f"{len(highlight)} selected mask(s) highlighted")
 
     st.subheader("Masks")
-    st.caption("Click rows to highlight masks in the overlay (shift/ctrl for several); click a header to sort.")
+    st.caption(
+        "Click rows to highlight masks in the overlay (shift/ctrl for several); click a header to sort. Name what "
+        "the selected masks are (their class) and download them as a dataset: every export writes the class "
+        "names as categories; a mask without one is `object`."
+    )
+    st.number_input(
+        "Polygon tolerance (px), for the COCO polygon and YOLO downloads",
+        min_value=0.0,
+        max_value=20.0,
+        value=DEFAULT_TOLERANCE,
+        step=0.5,
+        key=TOLERANCE_KEY,
+        help="How far a polygon may leave the mask's outline. Each mask's polygon is tightened where needed so "
+        "that it still covers its mask with IoU ≥ 0.98; 0 gives the exact outline.",
+    )
     tabs = st.tabs([result.config.name for result in run.results])
     for index, tab in enumerate(tabs):
         with tab:
@@ -144,10 +162,59 @@ def selectable_mask_table(table: Any, key: str) -> None:
     )
 
 
+def _labelled_table(run: ComparisonRun, index: int) -> Any:
+    labels = labels_of(run, index)
+    table = mask_table(run.masks[index]).copy()
+    table.insert(1, "class", class_names(labels, table["id"].tolist()))
+    return table
+
+
+def _apply_class(run: ComparisonRun, index: int, chosen: tuple[int, ...]) -> None:
+    """Button callback (runs before the rerun, so the table already shows the names)."""
+    name = st.session_state.get(f"class_pick_{run.run_id}_{index}")
+    notice_key = f"class_notice_{run.run_id}_{index}"
+    try:
+        labels = labels_of(run, index).named(chosen, str(name or ""))
+    except LabelError as error:
+        st.session_state[notice_key] = ("error", f"{error}.")
+        return
+    problem = set_labels(run, index, labels)
+    if problem:
+        st.session_state[notice_key] = ("warning", f"Class names are used by the downloads but not kept: {problem}.")
+
+
+def _name_selected(run: ComparisonRun, index: int, chosen: tuple[int, ...]) -> None:
+    """Pick or type a class name and give it to the selected masks."""
+    pick, apply = st.columns([3, 1], vertical_alignment="bottom")
+    pick.selectbox(
+        "Class of the selected masks",
+        class_choices(run),
+        index=0,
+        accept_new_options=True,
+        key=f"class_pick_{run.run_id}_{index}",
+        help="Pick a class already used, or type a new one. Masks without a class are exported as `object`.",
+        disabled=not chosen,
+    )
+    apply.button(
+        f"Name {len(chosen)} mask(s)" if chosen else "Name selected masks",
+        key=f"class_apply_{run.run_id}_{index}",
+        disabled=not chosen,
+        on_click=_apply_class,
+        args=(run, index, chosen),
+        width="stretch",
+    )
+    notice = st.session_state.pop(f"class_notice_{run.run_id}_{index}", None)
+    if notice is not None:
+        kind, message = notice
+        (st.error if kind == "error" else st.warning)(message)
+
+
 def _mask_tab(run: ComparisonRun, index: int) -> None:
-    table = _memo(("table", run.run_id, index), lambda: mask_table(run.masks[index]))
+    labels = labels_of(run, index)
+    table = _memo(("table", run.run_id, index, labels), lambda: _labelled_table(run, index))
     selectable_mask_table(table, _table_key(run, index))
     chosen = selected_ids(run, index)
+    _name_selected(run, index, chosen)
     scope = st.radio(
         "Download",
         ["selected masks", "all masks"],
@@ -158,8 +225,9 @@ def _mask_tab(run: ComparisonRun, index: int) -> None:
         help="Select rows in the table to export only those masks.",
     )
     mask_ids = chosen if (chosen and scope == "selected masks") else None
-    request = ExportRequest(run.image, run.masks[index], mask_ids, run.image_name, run.model_name)
-    columns = st.columns(len(EXPORT_FORMATS))
+    tolerance = float(st.session_state.get(TOLERANCE_KEY, DEFAULT_TOLERANCE))
+    request = ExportRequest(run.image, run.masks[index], mask_ids, run.image_name, run.model_name, labels, tolerance)
+    columns = _grid(len(EXPORT_FORMATS), 4)
     for column, export in zip(columns, EXPORT_FORMATS, strict=True):
         column.download_button(
             export.label,

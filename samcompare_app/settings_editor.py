@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from samcompare.config import OUTPUT_MODES, PRESETS, AmgConfig, ConfigError
+from samcompare.config import BEYOND_OFFICIAL, OUTPUT_MODES, POST_FILTER_PARAMETERS, PRESETS, AmgConfig, ConfigError
 from samcompare.help_text import parameter_help, parameter_label
 from samcompare_app.settings_form import (
     DEFAULT_PRESETS,
@@ -147,6 +147,10 @@ def _field(slot: int, field_name: str, language: str) -> Any:
     if field_name in FLOAT_PARAMETERS:
         step = 0.01
         return st.number_input(label, key=key, help=help_text, step=step, format="%.4g")
+    if field_name == "max_mask_region_area":
+        return st.text_input(label, key=key, help=help_text, placeholder="none; e.g. 5000 or 40%")
+    if field_name == "drop_border_masks":
+        return st.checkbox(label, key=key, help=help_text)
     # Integers. No min/max on purpose: the core's validation message is clearer than a silent clamp.
     return st.number_input(label, key=key, help=help_text, step=1)
 
@@ -199,6 +203,16 @@ def setting_column(slot: int, language: str) -> None:
         more_error = error is not None and error.field_name in MORE_PARAMETERS
         with st.expander("More parameters", expanded=more_error):
             for field_name in MORE_PARAMETERS:
+                _field(slot, field_name, language)
+                show_error(field_name)
+        active = st.session_state[_valid_key(slot)].post_filtered
+        post_error = error is not None and error.field_name in POST_FILTER_PARAMETERS
+        with st.expander(f"Post-filters, {BEYOND_OFFICIAL}", expanded=post_error or active):
+            st.caption(
+                "Not part of the official generator: applied to its output, in this order. Without them the "
+                "masks are exactly SamAutomaticMaskGenerator's."
+            )
+            for field_name in POST_FILTER_PARAMETERS:
                 _field(slot, field_name, language)
                 show_error(field_name)
         if error is not None and error.field_name not in FIELDS:

@@ -167,8 +167,7 @@ def report_html(
                 {
                     "setting": [config.name for config in configs],
                     "parameters (besides SAM's defaults)": [
-                        ", ".join(f"{k}={v}" for k, v in config.non_default_parameters().items()) or "SAM defaults"
-                        for config in configs
+                        config.describe_changes() or "SAM defaults" for config in configs
                     ],
                 }
             )

@@ -15,9 +15,10 @@ from typing import Any
 
 from samcompare.batch.inputs import BatchInputs, file_digest, list_inputs
 from samcompare.batch.metrics import GroundTruthFolderError, ground_truth_files, score_batch
-from samcompare.batch.outputs import BatchFiles, write_outputs
+from samcompare.batch.outputs import EXPORT_FOLDERS, BatchFiles, write_outputs
 from samcompare.batch.work import ImageOutcome, process_image, torch_threads
 from samcompare.config import AmgConfig
+from samcompare.results.exports.formats import ExportOptions
 from samcompare.store import DATABASE_NAME, ResultStore, batch_signature
 
 DEFAULT_THREADS = 1
@@ -41,6 +42,7 @@ class BatchRequest:
     threads: int = DEFAULT_THREADS  # torch threads per image, here and on every Ray worker
     gt_dir: Path | None = None  # ground truth by file stem: metrics of evaluate per image and setting
     iou_thresholds: tuple[float, ...] = (0.5, 0.75)
+    exports: ExportOptions = ExportOptions()  # the dataset formats written per image (not part of the batch)
 
     @property
     def store_path(self) -> Path:
@@ -211,6 +213,7 @@ def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progre
         request.configs,
         request.out_dir,
         f"{request.folder.name}: {request.model_name}",
+        request.exports,
     )
     done_images = int((files.images.drop_duplicates("image")["status"] == "done").sum())
     summary = BatchSummary(
@@ -220,8 +223,9 @@ def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progre
         failed=len(inputs.names) - done_images,
         files=files,
     )
+    folders = "".join(f"{EXPORT_FOLDERS[name]}/, " for name in request.exports.names)
     echo(
         f"{summary.done} of {summary.images} images done, {summary.failed} failed; wrote {files.images_csv.name}, "
-        f"{files.summary_csv.name}, {files.masks_dir.name}/ and {files.report_html.name} in {request.out_dir}"
+        f"{files.summary_csv.name}, {folders}and {files.report_html.name} in {request.out_dir}"
     )
     return summary

@@ -3,7 +3,8 @@
 The stages, each a function a test can call alone: `plan_crops` (which crops, grids and batches
 a setting needs), `gather` (embeddings and decoder candidates, computed once and shared),
 `filter_crop` and `merge_crops` (the official per-crop and cross-crop filters), `finish_setting`
-(the small-region clean-up, the result and its funnel). Per-call state lives in this call only;
+(the small-region clean-up, the post-filters beyond the official generator when a setting has
+them, the result and its funnel). Per-call state lives in this call only;
 the model is only read.
 """
 
@@ -30,8 +31,9 @@ from samcompare.engine.gather import (
     gather,
 )
 from samcompare.engine.plan import plan_crops
+from samcompare.engine.postfilters import PostFilterTrace, select
 from samcompare.engine.result import CacheUse, RunResult, StageTimings
-from samcompare.engine.rle import Counts
+from samcompare.engine.rle import Counts, area_of
 
 
 def compare(
@@ -131,7 +133,11 @@ def finish_setting(
     crop_traces: list[CropTrace] | None = None,
     cleanup_memo: CleanupMemo | None = None,
 ) -> RunResult:
-    """After the crops: NMS across crops, the small-region clean-up, the result (and its funnel, from the traces)."""
+    """After the crops: NMS across crops, the small-region clean-up, the post-filters, the result (and its funnel).
+
+    The post-filters (`engine/postfilters.py`) run only for a setting that has them, on what the
+    official generator returns, so a setting without them is exactly the official output.
+    """
     tick = time.perf_counter()
     trace = crop_traces is not None
     origin = MergedOrigin(np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -176,9 +182,22 @@ def finish_setting(
         cleanup_changed, cleanup_nms = cleaned.changed, cleaned.nms
     cleanup = time.perf_counter() - tick
 
+    tick = time.perf_counter()
+    post: PostFilterTrace | None = None
+    official_areas = None
+    if config.post_filtered:
+        official_areas = np.array([area_of(c) for c in counts], dtype=np.int64)
+        post = select(config, image_size, official_areas, np.asarray(boxes), np.asarray(ious))
+        keep = post.keep
+        counts = [counts[i] for i in keep.tolist()]
+        boxes, ious, stabilities = boxes[keep], ious[keep], stabilities[keep]
+        points, crop_boxes = points[keep], crop_boxes[keep]
+        crop_ids, refs = np.asarray(crop_ids)[keep], np.asarray(refs)[keep]
+    filtering += time.perf_counter() - tick
+
     funnel = None
     if crop_traces is not None:
-        funnel = build_funnel(config, crop_traces, origin, crop_nms, cleanup_changed, cleanup_nms)
+        funnel = build_funnel(config, crop_traces, origin, crop_nms, cleanup_changed, cleanup_nms, post, official_areas)
     own = ledger.embedding + ledger.decoding + filtering + cleanup
     return RunResult(
         config=config,

@@ -162,8 +162,7 @@ def summarize_run(run: RunLike, image_shape: tuple[int, ...] | None = None, sett
 def _changed_parameters(masks: RunMasks) -> str:
     if masks.config is None:
         return ""
-    changed = masks.config.non_default_parameters()
-    return ", ".join(f"{name}={value}" for name, value in changed.items()) or "(SAM defaults)"
+    return masks.config.describe_changes() or "(SAM defaults)"
 
 
 def comparison_table(runs: Sequence[RunLike], image_shape: tuple[int, ...] | None = None) -> pd.DataFrame:

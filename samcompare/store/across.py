@@ -30,8 +30,7 @@ def setting_label(name: str, parameters_key: str) -> str:
     from samcompare.config import AmgConfig
 
     config = AmgConfig.from_dict({"name": name, **json.loads(parameters_key)})
-    changed = ", ".join(f"{key}={value}" for key, value in config.non_default_parameters().items())
-    return f"{name} ({changed or 'SAM defaults'})"
+    return f"{name} ({config.describe_changes() or 'SAM defaults'})"
 
 
 def setting_choices(results: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,6 @@ from samcompare.engine.plan import plan_crops
 from samcompare.evaluation.ground_truth import GroundTruth
 from samcompare.evaluation.marks import MarksMetrics
 from samcompare.evaluation.metrics import DEFAULT_IOU_THRESHOLDS, SettingMetrics
-from samcompare.families import family_of
 from samcompare.tuning.objectives import Objective, ObjectiveError
 from samcompare.tuning.scoring import PoolScorer, Reference
 
@@ -338,16 +337,12 @@ class Reproduction:
 def reproduce(
     model: torch.nn.Module, image: np.ndarray, reference: Reference, objective: Objective, config: AmgConfig
 ) -> Reproduction:
-    """Run `config` through the official generator (`SamAutomaticMaskGenerator`) and score it as `evaluate` does."""
+    """Run `config` through the official generator, then its post-filters if any; score it as `evaluate` does."""
+    from samcompare.engine.postfilters import official_then_post_filters
     from samcompare.evaluation.marks import evaluate_marks
     from samcompare.evaluation.metrics import evaluate_run
 
-    generator = family_of(model).official_generator(model, config)
-    with torch.inference_mode():
-        try:
-            records = generator.generate(image)
-        except IndexError:  # crop layers and no mask left: the official code raises; no masks
-            records = []
+    records = official_then_post_filters(model, image, config)
     if isinstance(reference, GroundTruth):
         metrics: SettingMetrics | MarksMetrics = evaluate_run(
             records, reference, _iou_thresholds(objective, reference), setting=config.name
