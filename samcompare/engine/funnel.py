@@ -52,16 +52,17 @@ STAGE_LABELS = {
 }
 
 
-def funnel_stages(config: AmgConfig, n_crops: int) -> tuple[str, ...]:
+def funnel_stages(config: AmgConfig, n_crops: int, clean_small_regions: bool = True) -> tuple[str, ...]:
     """The stages a setting goes through, in order: the crop stages only with crops, the clean-up only with an
-    area, each post-filter beyond the official generator only when the setting has it."""
+    area (and a family whose generator runs it), each post-filter beyond the official generator only when the
+    setting has it."""
     stages = [CANDIDATES, PRED_IOU, STABILITY]
     if n_crops > 1:
         stages.append(CROP_EDGE)
     stages.append(BOX_NMS)
     if n_crops > 1:
         stages.append(CROP_NMS)
-    if config.min_mask_region_area > 0:
+    if clean_small_regions and config.min_mask_region_area > 0:
         stages.append(SMALL_REGION_NMS)
     if config.max_mask_region_area is not None:
         stages.append(MAX_AREA)
@@ -106,6 +107,8 @@ class Funnel:
     final_area: np.ndarray | None = None  # (N,) int64, -1 for candidates the official generator dropped
     top_k_rank: np.ndarray | None = None  # (N,) int64
     max_area_px: float | None = None
+    # What the model family did to every candidate before the thresholds (SAM 2: m2m, low-res clean-up).
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.fate_code)
@@ -229,6 +232,9 @@ def build_funnel(
     cleanup_nms: NmsTrace | None,
     post: PostFilterTrace | None = None,
     final_areas: np.ndarray | None = None,
+    *,
+    notes: tuple[str, ...] = (),
+    clean_small_regions: bool = True,
 ) -> Funnel:
     """Assemble the funnel from the filters' traces.
 
@@ -306,7 +312,7 @@ def build_funnel(
         final_ids = official_ids
     mask_id[final_ids] = np.arange(len(final_ids))
     n_crops = len(crops)
-    stages = funnel_stages(config, n_crops)
+    stages = funnel_stages(config, n_crops, clean_small_regions)
     after = {
         CANDIDATES: total,
         PRED_IOU: n_iou,
@@ -337,6 +343,7 @@ def build_funnel(
         suppression_iou=suppression_iou,
         mask_id=mask_id,
         changed_by_cleanup=changed,
+        notes=notes,
         final_area=final_area,
         top_k_rank=top_k_rank,
         max_area_px=post.max_area_px if post is not None else None,

@@ -30,7 +30,7 @@ from samcompare.engine.candidates import (
 )
 from samcompare.engine.plan import CropTask, plan_crops
 from samcompare.engine.rle import Counts
-from samcompare.families import family_of
+from samcompare.families import SAM, ModelFamily, family_of
 
 # Progress weight of one encoder pass, in decoder batches (vit_b at 1024 px on a CPU: ~4).
 EMBEDDING_WORK = 4.0
@@ -262,6 +262,17 @@ class SettingCandidates:
     image_size: tuple[int, int]
     tasks: tuple[CropTask, ...]
     crops: tuple[CandidateSet, ...]
+    model: torch.nn.Module | None = field(default=None, repr=False)  # decoded by it: its family filters
+
+    @property
+    def family(self) -> ModelFamily:
+        return SAM if self.model is None else family_of(self.model)
+
+    def cleans_small_regions(self, config: AmgConfig) -> bool:
+        return self.family.cleans_small_regions(config)
+
+    def notes_for(self, config: AmgConfig) -> tuple[str, ...]:
+        return () if self.model is None else self.family.funnel_notes(self.model, config)
 
     def __len__(self) -> int:
         return sum(len(c) for c in self.crops)
@@ -294,6 +305,10 @@ class SettingCandidates:
         """None when `config` can be filtered from these candidates, else why not."""
         if plan_crops(config, self.image_size) != self.tasks:
             return "it decodes other crops, point grids or batches (points_per_side, crop settings, points_per_batch)"
+        if self.model is not None:
+            family = self.family
+            if family.decode_key(self.model, config) != family.decode_key(self.model, self.config):
+                return f"it decodes otherwise ({family.label}: mask_threshold, use_m2m, multimask_output, ...)"
         if float(config.stability_score_offset) not in self.offsets:
             return f"its stability_score_offset {config.stability_score_offset:g} was not computed"
         floor = processing_floor(config.pred_iou_thresh)
@@ -341,4 +356,4 @@ def setting_candidates(
     tasks = plan_crops(config, image_size)
     if progress is not None:
         progress(Progress("done", 0, config.name, 0, 0, 0, 0, 1.0, 1.0))
-    return SettingCandidates(config, image_size, tasks, tuple(collected[i] for i in range(len(tasks))))
+    return SettingCandidates(config, image_size, tasks, tuple(collected[i] for i in range(len(tasks))), model)

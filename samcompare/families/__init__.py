@@ -10,8 +10,9 @@ import torch
 
 from samcompare.families.base import DecodedBatch, Embedding, ModelFamily
 from samcompare.families.sam import SAM, SamFamily
+from samcompare.families.sam2 import SAM2, Sam2Family
 
-FAMILIES: dict[str, ModelFamily] = {SAM.name: SAM}
+FAMILIES: dict[str, ModelFamily] = {SAM.name: SAM, SAM2.name: SAM2}
 
 
 def family_of(model: torch.nn.Module) -> ModelFamily:
@@ -25,9 +26,11 @@ def family_of(model: torch.nn.Module) -> ModelFamily:
 __all__ = [
     "FAMILIES",
     "SAM",
+    "SAM2",
     "DecodedBatch",
     "Embedding",
     "ModelFamily",
+    "Sam2Family",
     "SamFamily",
     "family_of",
 ]

@@ -46,6 +46,7 @@ class ModelFamily(ABC):
     name: str  # "sam", "sam2"
     label: str  # "SAM", "SAM 2.1"
     generator_name: str  # the official class, for messages and help: "SamAutomaticMaskGenerator"
+    records_as_float32: bool = False  # its MaskData.to_numpy casts boxes, points and crop boxes to float32
 
     # --- models ------------------------------------------------------------------------------
 
@@ -115,3 +116,7 @@ class ModelFamily(ABC):
     def cleans_small_regions(self, config: AmgConfig) -> bool:
         """True when `min_mask_region_area` runs the official small-region clean-up after NMS."""
         return config.min_mask_region_area > 0
+
+    def funnel_notes(self, model: torch.nn.Module, config: AmgConfig) -> tuple[str, ...]:
+        """What the family's generator did to every candidate before the thresholds, in words (for the funnel)."""
+        return ()

@@ -32,7 +32,7 @@ class ModelSpec:
     source: str  # where it comes from, in words
     good_for: str
     kind: str = OFFICIAL
-    family: str = "sam"  # samcompare.families: "sam" (segment-anything)
+    family: str = "sam"  # samcompare.families: "sam" (segment-anything) or "sam2"
 
     @property
     def is_demo(self) -> bool:
@@ -115,6 +115,40 @@ MODEL_CATALOGUE: dict[str, ModelSpec] = {
     )
 }
 
+SAM2_BASE_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
+
+
+def _sam2_spec(size: str, model_type: str, size_bytes: int, parameters: str, good_for: str) -> ModelSpec:
+    name = f"sam2.1_hiera_{size.lower().replace('+', '_plus')}"
+    filename = f"{name}.pt"
+    return ModelSpec(
+        name=name,
+        model_type=model_type,
+        filename=filename,
+        url=SAM2_BASE_URL + filename,
+        sha256=None,  # not published: the download is checked against its published size
+        size_bytes=size_bytes,
+        description=f"SAM 2.1 Hiera {size} ({parameters} parameters), run by SAM2AutomaticMaskGenerator",
+        label=f"SAM 2.1 {size}",
+        licence="Apache-2.0",
+        source="Meta AI, the sam2 repository's published SAM 2.1 checkpoint",
+        good_for=good_for,
+        family="sam2",
+    )
+
+
+MODEL_CATALOGUE.update(
+    {
+        spec.name: spec
+        for spec in (
+            _sam2_spec("Tiny", "sam2.1_hiera_t", 156_008_466, "39M", "SAM 2.1 on a CPU or a small GPU"),
+            _sam2_spec("Small", "sam2.1_hiera_s", 184_416_285, "46M", "SAM 2.1 close to Base+, faster"),
+            _sam2_spec("Base+", "sam2.1_hiera_b+", 323_606_802, "81M", "SAM 2.1's balance of speed and masks"),
+            _sam2_spec("Large", "sam2.1_hiera_l", 898_083_611, "224M", "SAM 2.1's best masks, on a GPU"),
+        )
+    }
+)
+MODEL_CATALOGUE["demo"] = MODEL_CATALOGUE.pop("demo")  # the demo last, wherever lists show the catalogue
 
 OFFICIAL_MODELS = tuple(name for name, spec in MODEL_CATALOGUE.items() if spec.kind == OFFICIAL)
 # Everything `weights download` can fetch: the official checkpoints and the converted ones.

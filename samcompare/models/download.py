@@ -52,8 +52,9 @@ def download_file(
     expected_sha256: str | None,
     progress: ProgressCallback | None = None,
     timeout_s: float = 60.0,
+    expected_size: int | None = None,
 ) -> Path:
-    """Stream `url` to `destination` through a temporary file; keep it only if the hash matches."""
+    """Stream `url` to `destination` through a temporary file; keep it only if the hash (and size) match."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     # Closed by the `with handle` below; kept open here so the name is reserved before the request.
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
@@ -77,6 +78,8 @@ def download_file(
                     progress(received, total)
         if total is not None and received != total:
             raise DownloadError(f"download of {url} was interrupted after {received} of {total} bytes; run it again")
+        if expected_size is not None and received != expected_size:
+            raise DownloadError(f"{url} gave {received:,} bytes, not the published {expected_size:,}; it was discarded")
         actual = digest.hexdigest()
         if expected_sha256 is not None and actual != expected_sha256:
             raise DownloadError(
@@ -111,7 +114,8 @@ def download_checkpoint(
         raise DownloadError(f"unknown checkpoint {name!r}: choose one of {', '.join(OFFICIAL_MODELS)}")
     spec = MODEL_CATALOGUE[name]
     target = (directory or weights_dir()) / spec.filename
-    return download_file(url or checkpoint_url(name), target, spec.sha256, progress)
+    size = None if spec.sha256 is not None else spec.size_bytes  # where no hash is published, the size is checked
+    return download_file(url or checkpoint_url(name), target, spec.sha256, progress, expected_size=size)
 
 
 def download_model(

@@ -166,12 +166,14 @@ def _changed_parameters(masks: RunMasks) -> str:
 
 
 def comparison_table(runs: Sequence[RunLike], image_shape: tuple[int, ...] | None = None) -> pd.DataFrame:
-    """One row per run (setting), the columns of `RunSummary` plus the parameters that differ from SAM's."""
+    """One row per run (setting): its name, its model, the columns of `RunSummary`, the parameters that differ."""
     rows = []
     for index, run in enumerate(runs):
         masks = as_run_masks(run, image_shape)
         row = summarize_run(masks, setting=_setting_name(masks, f"run {index + 1}")).as_row()
+        row["model"] = (masks.config.model if masks.config is not None else None) or ""
         row["parameters"] = _changed_parameters(masks)
         rows.append(row)
-    columns = [*RunSummary.__dataclass_fields__, "parameters"]
+    fields = list(RunSummary.__dataclass_fields__)
+    columns = [fields[0], "model", *fields[1:], "parameters"]  # setting, model, figures, parameters
     return pd.DataFrame(rows, columns=columns)
