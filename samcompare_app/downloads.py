@@ -8,7 +8,6 @@ from pathlib import PurePath
 
 import numpy as np
 
-from samcompare.models import MODEL_CATALOGUE
 from samcompare.results import RunMasks
 from samcompare.results.exports import (
     DEFAULT_TOLERANCE,
@@ -51,21 +50,14 @@ class ExportFormat:
     per_mask: bool  # False: the setting itself, whatever masks are chosen
 
 
-def _checkpoint_and_type(model_name: str) -> tuple[str, str]:
-    spec = MODEL_CATALOGUE.get(model_name)
-    if spec is None or spec.is_demo:  # segment_anything alone cannot build the demo model: show the usual one
-        return "sam_vit_h_4b8939.pth", "vit_h"
-    return spec.filename, spec.model_type
-
-
 def _config(request: ExportRequest):  # noqa: ANN202 - AmgConfig; a RunMasks from the engine always has one
     assert request.masks.config is not None
     return request.masks.config
 
 
 def _code(request: ExportRequest) -> bytes:
-    checkpoint, model_type = _checkpoint_and_type(request.model_name)
-    return setting_code_bytes(_config(request), checkpoint=checkpoint, model_type=model_type)
+    config = _config(request)
+    return setting_code_bytes(config, config.model if config.model is not None else request.model_name)
 
 
 EXPORT_FORMATS: tuple[ExportFormat, ...] = (
