@@ -347,7 +347,7 @@ def run_tune_image(args: argparse.Namespace) -> int:
         f"best {objective.name} {best.value:.4f} (official generator: {official.value:.4f}, {official.masks} masks) "
         f"against {result.base.value:.4f} for {base.name!r}; {len(result.trials)} trials in {result.seconds:.1f} s"
     )
-    print("tuned on one image: check the setting on a folder (python -m samcompare batch) before trusting it")
+    print("tuned on one image: tune over a folder with held-out images (tune FOLDER --gt-dir GTDIR) before trusting it")
     print(f"wrote {out_dir / 'best.json'} and {out_dir / 'trials.csv'}")
     return 0
 

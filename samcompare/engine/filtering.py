@@ -215,36 +215,30 @@ class CleanedMask:
     changed: bool
     counts: Counts  # the cleaned mask's RLE (the input's own counts when unchanged)
     box: torch.Tensor  # (4,) int64 XYXY of the cleaned mask, as `batched_mask_to_box` gives it
-    unchanged_up_to: int = 0  # at any area up to this the clean-up leaves the mask as it is
+    areas: tuple[int, int] = (0, 0)  # every minimum area from the first to the second gives this same result
 
 
-# A memo of cleaned masks shared between calls (a sweep cleans the same candidates for many cells),
-# keyed by the caller's name for a mask and the minimum area. Under area 0 (where there is no
-# clean-up) it keeps the mask as it is and the largest area that leaves it so: most masks have no
-# small hole or island, and are then labelled once for every area, not once per area.
-CleanupMemo = dict[tuple[Hashable, int], CleanedMask]
+# A memo of cleaned masks shared between calls (a sweep or a search cleans the same candidates again
+# and again): per mask, by the caller's name for it, the results found so far, each with the areas
+# it holds for. A mask's regions are labelled once per distinct result, not once per area.
+CleanupMemo = dict[Hashable, list[CleanedMask]]
 
 
 def clean_mask(counts: Counts, size: tuple[int, int], min_area: int) -> CleanedMask:
     """`remove_small_regions` (holes, then islands) on the window around the mask: the full image's result."""
     cleanup = clean_counts(counts, size, min_area)
-    return CleanedMask(cleanup.changed, cleanup.counts, cleanup.box, cleanup.unchanged_up_to)
+    return CleanedMask(cleanup.changed, cleanup.counts, cleanup.box, cleanup.areas)
 
 
 def _clean_with_memo(
     mask_key: Hashable, counts: Counts, size: tuple[int, int], min_area: int, memo: CleanupMemo
 ) -> CleanedMask:
-    item = memo.get((mask_key, min_area))
-    if item is not None:
-        return item
-    as_is = memo.get((mask_key, 0))
-    if as_is is not None and min_area <= as_is.unchanged_up_to:
-        return as_is
-    cleanup = clean_counts(counts, size, min_area)
-    item = CleanedMask(cleanup.changed, cleanup.counts, cleanup.box, cleanup.unchanged_up_to)
-    memo[(mask_key, min_area)] = item
-    if as_is is None:
-        memo[(mask_key, 0)] = CleanedMask(False, counts, cleanup.original_box, cleanup.unchanged_up_to)
+    found = memo.setdefault(mask_key, [])
+    for item in found:
+        if item.areas[0] <= min_area <= item.areas[1]:
+            return item
+    item = clean_mask(counts, size, min_area)
+    found.append(item)
     return item
 
 
@@ -261,7 +255,7 @@ def remove_small_regions_all(
     """`SamAutomaticMaskGenerator.postprocess_small_regions` without touching its inputs.
 
     With `memo` and `mask_keys` (one hashable name per mask), each mask is cleaned once per area
-    across calls, and not at all at areas its smallest hole or island already shows to leave it alone.
+    across calls at most, and once for all the areas that give the same result.
     """
     if len(counts) == 0:
         return Cleaned(np.zeros(0, dtype=np.int64), [], boxes.copy(), np.zeros(0, dtype=bool))

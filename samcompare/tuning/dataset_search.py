@@ -161,21 +161,6 @@ class DatasetTuneResult:
         best = np.array([self.objective.score(s.best) for s in scores], dtype=np.float64)
         return start, best
 
-    def means_frame(self) -> pd.DataFrame:
-        """The objective's mean over the training and the validation images, for the start and the best."""
-        rows = []
-        for part in (TRAINING, VALIDATION):
-            start, best = self.values(part)
-            rows.append(
-                {
-                    "images": part,
-                    "count": len(start),
-                    self.start.name: float(start.mean()) if len(start) else math.nan,
-                    self.best.name: float(best.mean()) if len(best) else math.nan,
-                }
-            )
-        return pd.DataFrame(rows)
-
     def paired(self, part: str = VALIDATION) -> PairedComparison:
         """The best against the start on the images of `part`, image by image."""
         start, best = self.values(part)

@@ -117,13 +117,9 @@ class PoolScorer:
     def nbytes(self) -> int:
         """What this pool holds: candidates (scores, boxes, RLEs), IoU rows, and masks cleaned so far."""
         rows = sum(row.nbytes + 112 for row in self._rows.values()) + 100 * len(self._rows)
-        cleaned = [item.counts for item in self.cleanup_memo.values() if item.changed]
-        return (
-            sum(crop.nbytes for crop in self.candidates.crops)
-            + rows
-            + nbytes_of(cleaned)
-            + 200 * len(self.cleanup_memo)
-        )
+        items = [item for found in self.cleanup_memo.values() for item in found]
+        cleaned = nbytes_of([item.counts for item in items if item.changed]) + 200 * len(items)
+        return sum(crop.nbytes for crop in self.candidates.crops) + rows + cleaned
 
     def value(self, config: AmgConfig, objective: Objective) -> tuple[float, int]:
         """The objective's value for `config` and its mask count, computing only what the objective needs.

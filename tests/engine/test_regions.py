@@ -7,7 +7,7 @@ import pytest
 import torch
 from segment_anything.utils.amg import batched_mask_to_box, remove_small_regions
 
-from samcompare.engine.regions import clean_counts, counts_box, decode_columns
+from samcompare.engine.regions import clean_counts, counts_box, decode_columns, region_sizes
 from samcompare.engine.rle import decode_counts, encode_mask
 
 
@@ -51,12 +51,13 @@ def test_windowed_cleanup_equals_the_full_image_one(seed: int) -> None:
             assert cleanup.changed == want_changed, (seed, min_area)
             assert np.array_equal(decode_counts(cleanup.counts, (height, width)), want_mask), (seed, min_area)
             assert cleanup.box.dtype == want_box.dtype and torch.equal(cleanup.box, want_box), (cleanup.box, want_box)
-            assert torch.equal(cleanup.original_box, batched_mask_to_box(torch.as_tensor(mask)[None])[0])
             if not cleanup.changed:
                 assert cleanup.counts is counts  # unchanged masks keep their own counts object
-            elif mask.any():  # the bound is the smallest region, exactly: one more pixel of area changes the mask
-                bound = cleanup.unchanged_up_to
-                assert not official(mask.copy(), bound)[0] and official(mask.copy(), bound + 1)[0]
+            low, high = cleanup.areas
+            assert low <= min_area <= high
+            for other in {low, high, (low + high) // 2}:  # every area of the range gives the same result
+                other_changed, other_mask, _ = official(mask.copy(), other)
+                assert other_changed == cleanup.changed and np.array_equal(other_mask, want_mask), (min_area, other)
             checked += 1
             changed_seen += cleanup.changed
     assert changed_seen > checked // 10  # the cases do exercise the clean-up
@@ -71,7 +72,7 @@ def test_ties_between_small_islands_keep_the_same_one() -> None:
     counts = encode_mask(mask)
     cleanup = clean_counts(counts, (40, 50), 20)
     want_changed, want_mask, want_box = official(mask.copy(), 20)
-    assert cleanup.changed and want_changed and cleanup.unchanged_up_to == 4
+    assert cleanup.changed and want_changed and cleanup.areas[0] == 10  # under 10 px the 9 px islands stay
     assert np.array_equal(decode_counts(cleanup.counts, (40, 50)), want_mask) and torch.equal(cleanup.box, want_box)
 
 
@@ -107,6 +108,21 @@ def test_the_memo_labels_a_mask_once_for_every_area_that_leaves_it_alone(monkeyp
         assert np.array_equal(got.keep, want.keep) and np.array_equal(got.changed, want.changed)
         assert all(np.array_equal(x, y) for x, y in zip(got.counts, want.counts, strict=True))
         assert np.array_equal(got.boxes, want.boxes)
-    # Area 1 labels both masks; "a" (a 1 px hole and island) is cleaned at every larger area; "b" (63 px, no
-    # hole) is left alone without labelling until the area passes what its first window could vouch for.
-    assert calls == [1, 1, 2, 5, 9, 80, 80]
+    # Area 1 labels both masks. "a" (a 1 px hole, a 1 px island, then a 225 px square) gives one result from
+    # area 2 up to 225; "b" (63 px, no hole) is left alone up to the 36 px of background its first window
+    # held, so at 80 it is labelled again (its only island, under the area, is kept as the largest).
+    assert calls == [1, 1, 2, 80]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_region_sizes_from_runs_equal_opencv_labels(seed: int) -> None:
+    import cv2
+
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(40):
+        height, width = int(rng.integers(2, 60)), int(rng.integers(2, 60))
+        mask = random_mask(rng, height, width) if rng.random() < 0.8 else rng.random((height, width)) < 0.5
+        holes, islands = region_sizes(encode_mask(mask), (height, width))
+        for working, got in ((~mask, holes), (mask, islands)):
+            stats = cv2.connectedComponentsWithStats(working.astype(np.uint8), connectivity=8)[2]
+            assert sorted(got.tolist()) == sorted(stats[1:, -1].tolist()), (seed, height, width)
