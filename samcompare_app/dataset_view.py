@@ -221,7 +221,7 @@ def show_result(result: DatasetTuneResult) -> None:
         st.warning("No image was held out: the training score alone says little about other images.")
     st.caption(
         f"{result.split}. Decoded in {result.decode_seconds:.1f} s; candidate pools "
-        f"{np.mean(result.pool_bytes) / 2**20:.1f} MB per image; {len(result.trials)} trials in "
+        f"{np.mean(result.pool_bytes) / 2**20:.1f} MiB per image; {len(result.trials)} trials in "
         f"{result.search_seconds:.1f} s; validation in {result.validation_seconds:.1f} s."
     )
     for name, why in result.skipped:

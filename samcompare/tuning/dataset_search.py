@@ -113,7 +113,7 @@ class ImagePool:
 
 
 def _megabytes(count: float) -> str:
-    return f"{count / 2**20:,.1f} MB" if count < 2**30 else f"{count / 2**30:,.2f} GB"
+    return f"{count / 2**20:,.1f} MiB" if count < 2**30 else f"{count / 2**30:,.2f} GiB"
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +173,7 @@ class DatasetTuneResult:
             f"decoded {len(self.training)} training images in {self.decode_seconds:.1f} s; candidate pools "
             f"{_megabytes(float(np.mean(pools)))} per image on average (largest {_megabytes(max(pools))}), "
             f"{_megabytes(sum(pools))} in all",
-            f"{len(self.trials)} trials in {self.search_seconds:.1f} s ({self.split})",
+            f"{len(self.trials)} trials in {self.search_seconds:.1f} s",
         ]
         for part in (TRAINING, VALIDATION):
             start, best = self.values(part)
