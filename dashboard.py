@@ -12,6 +12,7 @@ navigation = st.navigation(
         st.Page("pages/why.py", title="Why kept or dropped", icon=":material/filter_alt:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
         st.Page("pages/history.py", title="History", icon=":material/history:"),
+        st.Page("pages/dataset.py", title="Tune over a dataset", icon=":material/dataset:"),
         st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
         st.Page("pages/parameters.py", title="Parameters guide", icon=":material/menu_book:"),
     ]

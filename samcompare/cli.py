@@ -29,6 +29,7 @@ from samcompare.models.catalogue import (
 from samcompare.models.download import DownloadError, checkpoint_status, download_model, ensure_model
 from samcompare.models.loading import ModelLoadError
 from samcompare.store.store import StoreError
+from samcompare.tuning.dataset import DatasetError
 
 EXIT_USER_ERROR = 2
 DEFAULT_COMPARE_PRESETS = ("SAM default", "High precision")
@@ -339,21 +340,46 @@ def _number_list(kind: type) -> Any:
     return parse
 
 
+def _tune_start(args: argparse.Namespace) -> AmgConfig:
+    if args.config is not None:
+        return read_setting_file(args.config)
+    return AmgConfig.preset(args.preset) if args.preset is not None else AmgConfig()
+
+
+def _tune_space(args: argparse.Namespace) -> Any:
+    from samcompare.tuning import SearchSpace
+
+    return SearchSpace(
+        stability_score_offsets=args.offsets, points_per_side=args.points_per_side, crop_n_layers=args.crop_n_layers
+    )
+
+
 def run_tune(args: argparse.Namespace) -> int:
+    """`tune IMAGE --gt FILE` searches one image; `tune FOLDER --gt-dir GTDIR` searches a folder (`run_tune_folder`)."""
+    if args.image.is_dir():
+        return run_tune_folder(args)
+    if (
+        args.gt_dir is not None
+        or args.val_dir is not None
+        or args.val_gt_dir is not None
+        or args.val_fraction is not None
+    ):
+        raise InputError(f"{args.image} is one image: --gt-dir and the validation options are for a folder")
+    if args.gt is None:
+        raise InputError("give the image's ground truth with --gt FILE (or a folder of images with --gt-dir GTDIR)")
+    return run_tune_image(args)
+
+
+def run_tune_image(args: argparse.Namespace) -> int:
     from samcompare.estimate import estimate_run
     from samcompare.models.catalogue import model_type_of
-    from samcompare.tuning import Objective, SearchSpace, planned_work, reproduce, tune
+    from samcompare.tuning import Objective, planned_work, reproduce, tune
 
     image = read_image(args.image)  # inputs first: fail fast, before the model loads
     truth = read_ground_truth(args.gt, image, args.image.name)
     objective = Objective.parse(args.objective, args.min_precision)
-    base = AmgConfig.preset(args.preset) if args.preset is not None else AmgConfig()
-    if args.config is not None:
-        base = read_setting_file(args.config)
-    space = SearchSpace(
-        stability_score_offsets=args.offsets, points_per_side=args.points_per_side, crop_n_layers=args.crop_n_layers
-    )
-    base = with_models(args, [base])[0]
+    base = with_models(args, [_tune_start(args)])[0]
+    space = _tune_space(args)
     model_name, model = _load_model(args, base)
     device = str(next(model.parameters()).device)
     estimate = estimate_run(model_type_of(model_name), device, image.shape, planned_work(base, space))
@@ -379,8 +405,104 @@ def run_tune(args: argparse.Namespace) -> int:
         f"best {objective.name} {best.value:.4f} (official generator: {official.value:.4f}, {official.masks} masks) "
         f"against {result.base.value:.4f} for {base.name!r}; {len(result.trials)} trials in {result.seconds:.1f} s"
     )
-    print("tuned on one image: check the setting on a folder (python -m samcompare batch) before trusting it")
+    print("tuned on one image: tune over a folder with held-out images (tune FOLDER --gt-dir GTDIR) before trusting it")
     print(f"wrote {out_dir / 'best.json'} and {out_dir / 'trials.csv'}")
+    return 0
+
+
+class _DatasetBar:
+    """One tqdm bar per stage of a dataset search (decode, search, validate), fed by its progress reports."""
+
+    NAMES = {"decode": "decoding", "search": "searching", "validate": "validating"}
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.stage = ""
+
+    def __call__(self, report: Any) -> None:
+        from tqdm import tqdm
+
+        if report.stage != self.stage:
+            self.close()
+            self.stage = report.stage
+            unit = "trial" if report.stage == "search" else "image"
+            self.bar = tqdm(total=report.total, desc=self.NAMES[report.stage], unit=unit, file=sys.stderr)
+        self.bar.set_postfix_str(report.detail[:40], refresh=False)
+        self.bar.update(report.done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _dataset_split(args: argparse.Namespace) -> Any:
+    """Training and validation images from the folders and options; a one-line error for what does not fit."""
+    from samcompare.tuning.dataset import DEFAULT_VAL_FRACTION, explicit_split, folder_images, split_images
+
+    if args.gt is not None:
+        raise InputError("a folder pairs with ground truth by file stem: give --gt-dir GTDIR, not --gt")
+    if args.gt_dir is None:
+        raise InputError("tuning over a folder needs --gt-dir GTDIR: the ground truth of each image, by file stem")
+    if (args.val_dir is None) != (args.val_gt_dir is None):
+        raise InputError("--val-dir and --val-gt-dir go together: validation images and their ground truth")
+    if args.val_dir is not None and args.val_fraction is not None:
+        raise InputError("give --val-fraction or a validation folder (--val-dir), not both")
+    pairs = folder_images(args.image, args.gt_dir)
+    if not pairs.images:
+        raise InputError(f"no image in {args.image} has ground truth in {args.gt_dir} (paired by file stem)")
+    left_out = f"; {len(pairs.without_truth)} without ground truth left out" if pairs.without_truth else ""
+    print(f"{len(pairs.images)} images with ground truth in {args.image}{left_out}")
+    if args.val_dir is None:
+        fraction = DEFAULT_VAL_FRACTION if args.val_fraction is None else args.val_fraction
+        return split_images(pairs.images, fraction, args.seed)
+    if args.val_dir.resolve() == args.image.resolve():
+        raise InputError("the validation folder is the training folder: validation needs images the search never sees")
+    validation = folder_images(args.val_dir, args.val_gt_dir)
+    return explicit_split(pairs.images, validation.images)
+
+
+def run_tune_folder(args: argparse.Namespace) -> int:
+    """The setting with the best mean objective over a folder's training images, checked on held-out ones."""
+    from samcompare.tuning import Objective
+    from samcompare.tuning.dataset_search import tune_dataset
+
+    objective = Objective.parse(args.objective, args.min_precision)
+    base = with_models(args, [_tune_start(args)])[0]
+    space = _tune_space(args)
+    split = _dataset_split(args)
+    model_name, model = _load_model(args, base)
+    print(
+        f"{split.description}; model {model_name}; maximising the mean {objective.describe()} over "
+        f"{len(split.training)} training images from {base.name!r}, {args.trials} trials"
+    )
+    bar = _DatasetBar()
+    try:
+        result = tune_dataset(
+            model,
+            split,
+            objective,
+            base,
+            space,
+            args.trials,
+            args.seed,
+            iou_thresholds=args.iou,
+            max_pool_bytes=round(args.max_memory * 2**30),
+            on_progress=bar,
+        )
+    finally:
+        bar.close()
+    for name, why in result.skipped:
+        print(f"{name}: left out: {why}")
+    out_dir = args.out if args.out is not None else Path("samcompare-results") / f"{args.image.name}-tune"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "best.json").write_text(result.best.to_json() + "\n", encoding="utf-8")
+    result.trials_frame().to_csv(out_dir / "trials.csv", index=False)
+    result.scores_frame("validation").to_csv(out_dir / "validation.csv", index=False)
+    result.scores_frame("training").to_csv(out_dir / "training.csv", index=False)
+    for line in result.summary_lines():
+        print(line)
+    print(f"wrote best.json, trials.csv, validation.csv and training.csv in {out_dir}")
     return 0
 
 
@@ -487,6 +609,56 @@ def _model_and_output_arguments(parser: argparse.ArgumentParser, out_suffix: str
     )
 
 
+def _tune_parser(commands: Any) -> None:
+    tune_parser = commands.add_parser(
+        "tune",
+        help="search the setting that scores best against ground truth, on one image or a folder; write best.json",
+        description="Objectives: f1_50 (F1 at mask IoU 0.5; any IoU as the suffix), recall_50 (with "
+        "--min-precision), ap (COCO AP@[.50:.95]). The filter parameters are searched from one decode per image; "
+        "--points-per-side / --crop-n-layers / --offsets add decodes. With a FOLDER and --gt-dir, the search "
+        "maximises the mean over the training images (a seeded --val-fraction is held out, or --val-dir) and "
+        "writes best.json, trials.csv, validation.csv and training.csv.",
+    )
+    tune_parser.add_argument("image", type=_path, metavar="IMAGE|FOLDER", help="one image, or a folder of images")
+    tune_parser.add_argument("--gt", type=_path, metavar="FILE", help="one image: its ground truth")
+    tune_parser.add_argument(
+        "--gt-dir", type=_path, metavar="GTDIR", help="a folder: ground truth per image, paired by file stem"
+    )
+    tune_parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="a folder: the share of images held out for validation, drawn by --seed (default 0.25)",
+    )
+    tune_parser.add_argument("--val-dir", type=_path, metavar="DIR", help="a folder: validation images instead")
+    tune_parser.add_argument("--val-gt-dir", type=_path, metavar="GTDIR", help="their ground truth, by file stem")
+    tune_parser.add_argument("--objective", default="f1_50", help="what to maximise (default f1_50)")
+    tune_parser.add_argument("--min-precision", type=float, default=0.0, help="precision floor for recall_NN")
+    tune_parser.add_argument("--trials", type=_positive_int, default=100, help="settings to try (default 100)")
+    tune_parser.add_argument("--seed", type=int, default=0, help="the sampler's (and the split's) seed")
+    start = tune_parser.add_mutually_exclusive_group()
+    start.add_argument("--preset", metavar="NAME", help="start from this preset (default: SAM default)")
+    start.add_argument("--config", type=_path, metavar="FILE.json", help="start from this setting file")
+    tune_parser.add_argument("--points-per-side", type=_number_list(int), default=(), metavar="N,N", help="widen")
+    tune_parser.add_argument("--crop-n-layers", type=_number_list(int), default=(), metavar="N,N", help="widen")
+    tune_parser.add_argument(
+        "--offsets", type=_number_list(float), default=(), metavar="X,X", help="stability_score_offset values"
+    )
+    tune_parser.add_argument(
+        "--iou", type=_iou_list, default=(0.5, 0.75), metavar="T,T", help="a folder: IoU thresholds of the tables"
+    )
+    tune_parser.add_argument(
+        "--max-memory",
+        type=float,
+        default=2.0,
+        metavar="GB",
+        help="a folder: the most the candidate pools may take, in GiB (default 2)",
+    )
+    _model_and_output_arguments(tune_parser, "-tune")
+    tune_parser.set_defaults(handler=run_tune)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m samcompare", description="Compare SAM mask-generator settings.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -564,29 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_and_output_arguments(evaluate, "")
     evaluate.set_defaults(handler=run_evaluate)
 
-    tune_parser = commands.add_parser(
-        "tune",
-        help="search the setting that scores best against ground truth (Optuna, seeded); write best.json",
-        description="Objectives: f1_50 (F1 at mask IoU 0.5; any IoU as the suffix), recall_50 (with "
-        "--min-precision), ap (COCO AP@[.50:.95]). The filter parameters are searched from one decode; "
-        "--points-per-side / --crop-n-layers / --offsets add decodes (their time is printed first).",
-    )
-    tune_parser.add_argument("image", type=_path, help="the image (any format Pillow reads)")
-    tune_parser.add_argument("--gt", type=_path, required=True, metavar="FILE", help="the image's ground truth")
-    tune_parser.add_argument("--objective", default="f1_50", help="what to maximise (default f1_50)")
-    tune_parser.add_argument("--min-precision", type=float, default=0.0, help="precision floor for recall_NN")
-    tune_parser.add_argument("--trials", type=_positive_int, default=100, help="settings to try (default 100)")
-    tune_parser.add_argument("--seed", type=int, default=0, help="the sampler's seed: same seed, same trials")
-    start = tune_parser.add_mutually_exclusive_group()
-    start.add_argument("--preset", metavar="NAME", help="start from this preset (default: SAM default)")
-    start.add_argument("--config", type=_path, metavar="FILE.json", help="start from this setting file")
-    tune_parser.add_argument("--points-per-side", type=_number_list(int), default=(), metavar="N,N", help="widen")
-    tune_parser.add_argument("--crop-n-layers", type=_number_list(int), default=(), metavar="N,N", help="widen")
-    tune_parser.add_argument(
-        "--offsets", type=_number_list(float), default=(), metavar="X,X", help="stability_score_offset values"
-    )
-    _model_and_output_arguments(tune_parser, "-tune")
-    tune_parser.set_defaults(handler=run_tune)
+    _tune_parser(commands)
     batch = commands.add_parser(
         "batch",
         help="run settings on every image of a folder; resumable; locally or on a Ray cluster",
@@ -649,6 +799,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         BatchError,
         StoreError,
         RayBatchError,
+        DatasetError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -10,11 +10,20 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
+import pandas as pd
 import streamlit as st
 
 from samcompare.results import mask_count
 from samcompare.results.labels import MaskLabels
-from samcompare.store import VALUES, ResultStore, RunHeader, StoreError, across_images, setting_choices
+from samcompare.store import (
+    VALUES,
+    ResultStore,
+    RunHeader,
+    StoreError,
+    across_images,
+    paired_across_images,
+    setting_choices,
+)
 from samcompare_app.comparison import ComparisonRun, restore_comparison
 from samcompare_app.results_view import RUN_KEY, current_run
 
@@ -212,3 +221,22 @@ def settings_across_images(store: ResultStore) -> None:
         column_config={"thumbnail": st.column_config.ImageColumn("", width="small")},
     )
     st.caption(f"{value_name} per image; each image's latest run with each setting. Empty: never run with it.")
+    paired_verdicts(results, keys)
+
+
+def markdown_text(text: str) -> str:
+    """`text` with Markdown's special characters escaped: setting labels are full of underscores."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]<>()#+-.!|~$" else c for c in text)
+
+
+def paired_verdicts(results: pd.DataFrame, keys: list[str]) -> None:
+    """Each chosen setting against the first chosen one, in words, where both have F1 against ground truth."""
+    comparisons = [c for c in paired_across_images(results, keys, "f1_50") if c.images]
+    if not comparisons:
+        return
+    st.markdown("**Each setting against the first one chosen, image by image** (F1 at IoU 0.5):")
+    st.markdown("\n".join(f"- {markdown_text(comparison.verdict())}" for comparison in comparisons))
+    st.caption(
+        "On the images where both settings have ground-truth metrics: the mean difference with a seeded 95% "
+        "bootstrap interval, and the p-value of Wilcoxon's signed-rank test (tied images left out)."
+    )

@@ -102,8 +102,8 @@ def tune_section(run: ComparisonRun, truth: GroundTruth | None, token: str | Non
         "Optuna (TPE, seeded) proposes settings; each is filtered from the cached candidates exactly as the "
         "official generator would and scored against the "
         + ("ground truth." if truth is not None else "marked masks.")
-        + " A setting tuned on one image may not carry over: check it on a folder with "
-        "`python -m samcompare batch` before you trust it."
+        + " A setting tuned on one image may not carry over: tune over many images, some held out, on the "
+        "Tune over a dataset page (or `python -m samcompare tune FOLDER --gt-dir GTDIR`) before you trust it."
     )
     names = [config.name for config in run.configs]
     objective = _objective_inputs(truth is not None)

@@ -7,6 +7,8 @@ Each file is written to a temporary name and renamed, so a reader never sees hal
     images.csv          one row per image and setting: image, setting, status, masks, coverage_pct,
                         seconds, then any metric columns stored with the results
     summary.csv         one row per setting over the folder
+    paired.csv          with ground truth: each setting against the first, image by image (wins, losses,
+                        mean difference of F1 at the first IoU threshold, bootstrap interval, Wilcoxon p)
     masks/<setting>/<image>.json    COCO JSON (RLE) of each image's masks for each setting (export coco-rle,
                         the default)
     polygons/<setting>/<image>.json COCO JSON with polygons (export coco-polygons)
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from samcompare.config import AmgConfig
+from samcompare.evaluation.paired import PairedComparison, paired_against_first, paired_frame
 from samcompare.results.exports import yolo
 from samcompare.results.exports.coco import coco_json_bytes
 from samcompare.results.exports.coco_polygons import coco_polygons_json_bytes
@@ -37,6 +40,8 @@ from samcompare.store import ResultStore
 
 IMAGES_CSV = "images.csv"
 SUMMARY_CSV = "summary.csv"
+PAIRED_CSV = "paired.csv"
+PAIRED_SEED = 0  # the bootstrap's: a batch started again writes the same paired.csv
 MASKS_DIR = "masks"
 POLYGONS_DIR = "polygons"
 YOLO_DIR = "yolo"
@@ -44,7 +49,7 @@ EXPORT_FOLDERS = {COCO_RLE: MASKS_DIR, COCO_POLYGONS: POLYGONS_DIR, YOLO: YOLO_D
 REPORT_HTML = "report.html"
 IMAGES_COLUMNS = ("image", "setting", "status", "masks", "coverage_pct", "seconds")
 TIMING_COLUMNS = frozenset({"seconds", "seconds_total", "seconds_mean"})  # the only columns a rerun may change
-HIDDEN_METRIC_KEYS = frozenset({"setting", "ground_truth_digest"})  # stored with the metrics, not columns
+HIDDEN_METRIC_KEYS = frozenset({"setting", "ground_truth_digest", "ground_truth_path"})  # stored, not columns
 DONE = "done"
 NOT_RUN = "not run"
 
@@ -59,6 +64,8 @@ class BatchFiles:
     report_html: Path
     images: pd.DataFrame
     summary: pd.DataFrame
+    paired_csv: Path | None = None  # written when images.csv has the paired metric
+    paired: tuple[PairedComparison, ...] = ()
 
 
 def status_text(error: str | None) -> str:
@@ -221,6 +228,14 @@ def write_exports(
                     write_atomic(out_dir / YOLO_DIR / slug / name, data)
 
 
+def paired_comparisons(images: pd.DataFrame, configs: Sequence[AmgConfig], metric: str) -> list[PairedComparison]:
+    """Each setting against the first on `metric`, over the done images that have it for both (images.csv rows)."""
+    if metric not in images.columns:
+        return []
+    done = images[(images["status"] == DONE) & images[metric].notna()]
+    return paired_against_first(done, [config.name for config in configs], metric, seed=PAIRED_SEED)
+
+
 def write_outputs(
     store: ResultStore,
     batch_id: int,
@@ -229,8 +244,13 @@ def write_outputs(
     out_dir: Path,
     title: str = "samcompare batch",
     exports: ExportOptions | None = None,
+    paired_metric: str = "f1_50",
 ) -> BatchFiles:
-    """Write images.csv, summary.csv, the dataset exports and report.html for the files `names` of the batch."""
+    """Write images.csv, summary.csv, paired.csv (with ground truth), the dataset exports and report.html.
+
+    Only the files `names` of the batch are written; `paired_metric` is the images.csv column the
+    settings are paired on (F1 at the first IoU threshold asked for).
+    """
     from samcompare.batch.report import report_html
 
     exports = exports if exports is not None else ExportOptions()
@@ -242,9 +262,21 @@ def write_outputs(
     write_exports(store, batch, configs, out_dir, exports)
     thumbnails = {key: store.thumbnail_png(key) for key in sorted(set(batch["image_key"].dropna()))}
     key_of = {row.file_name: row.image_key for row in batch.itertuples() if isinstance(row.image_key, str)}
-    html = report_html(title, images, summary, configs, {name: thumbnails[key] for name, key in key_of.items()})
-    files = BatchFiles(out_dir / IMAGES_CSV, out_dir / SUMMARY_CSV, masks_dir, out_dir / REPORT_HTML, images, summary)
+    paired = paired_comparisons(images, configs, paired_metric)
+    html = report_html(title, images, summary, configs, {name: thumbnails[key] for name, key in key_of.items()}, paired)
+    files = BatchFiles(
+        out_dir / IMAGES_CSV,
+        out_dir / SUMMARY_CSV,
+        masks_dir,
+        out_dir / REPORT_HTML,
+        images,
+        summary,
+        out_dir / PAIRED_CSV if paired_metric in images.columns else None,
+        tuple(paired),
+    )
     write_atomic(files.images_csv, csv_bytes(images))
     write_atomic(files.summary_csv, csv_bytes(summary))
+    if files.paired_csv is not None:
+        write_atomic(files.paired_csv, csv_bytes(paired_frame(paired, paired_metric)))
     write_atomic(files.report_html, html.encode("utf-8"))
     return files

@@ -301,6 +301,14 @@ class ResultStore:
             for result_id, setting, timings, cache_use, masks, statistics, metrics, labels in rows
         )
 
+    def pixels(self, image_key: str) -> np.ndarray:
+        """The stored image (RGB uint8, lossless), by its content hash."""
+        with self._connection() as connection:
+            row = connection.execute("SELECT pixels_png FROM images WHERE image_key = ?", (image_key,)).fetchone()
+        if row is None:
+            raise KeyError(f"no stored image {image_key}")
+        return read_png(row[0])
+
     def thumbnail(self, image_key: str) -> np.ndarray:
         """The stored thumbnail (RGB uint8) of an image, by its content hash."""
         with self._connection() as connection:
