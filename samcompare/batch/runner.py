@@ -16,7 +16,7 @@ from typing import Any
 from samcompare.batch.inputs import BatchInputs, file_digest, list_inputs
 from samcompare.batch.metrics import GroundTruthFolderError, ground_truth_files, score_batch
 from samcompare.batch.outputs import EXPORT_FOLDERS, BatchFiles, write_outputs
-from samcompare.batch.work import ImageOutcome, process_image, torch_threads
+from samcompare.batch.work import ImageOutcome, load_setting_models, process_image, torch_threads
 from samcompare.config import AmgConfig
 from samcompare.evaluation.metrics import threshold_suffix
 from samcompare.results.exports.formats import ExportOptions
@@ -123,10 +123,8 @@ def local_outcomes(
     on_ready: Callable[[str], None] | None = None,
 ) -> Iterator[ImageOutcome]:
     """Outcomes of `jobs` computed in this process, one image at a time."""
-    from samcompare.models import load_model
-
-    model = load_model(request.model_name, request.device)
-    device = str(next(model.parameters()).device)
+    models = load_setting_models(request.model_name, request.device, request.configs)
+    device = str(next(models[None].parameters()).device)
     if on_ready is not None:
         on_ready(f"model {request.model_name} on {device}, {request.threads} torch thread(s)")
     with torch_threads(request.threads):
@@ -136,7 +134,7 @@ def local_outcomes(
             except OSError as error:
                 yield ImageOutcome(name, digest, None, f"{name}: cannot read the file ({error})")
                 continue
-            yield process_image(model, request.model_name, device, name, data, digest, request.configs)
+            yield process_image(models, request.model_name, device, name, data, digest, request.configs)
 
 
 class _ImageBar:
