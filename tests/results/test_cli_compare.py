@@ -200,3 +200,44 @@ def test_compare_refuses_an_unknown_export_in_one_line(tmp_path, image_path, cap
         main(["compare", str(image_path), "--export", "coco-rle,voc", "--out", str(tmp_path)])
     assert exited.value.code == 2
     assert "unknown export 'voc'" in capsys.readouterr().err
+
+
+def test_one_compare_holds_settings_of_sam_and_sam2(tmp_path, image_path):
+    """A setting's JSON names its model (here a SAM 2.1 checkpoint path); the others run on --model."""
+    pytest.importorskip("sam2", reason="SAM 2 settings need the sam2 package")
+    from samcompare.families import SAM2
+
+    torch.manual_seed(0)
+    sam2_file = tmp_path / "random_sam2_tiny.pt"
+    torch.save({"model": SAM2.build("sam2.1_hiera_t").state_dict()}, sam2_file)
+    setting = tmp_path / "sam2.json"
+    setting.write_text(
+        json.dumps(
+            {
+                "name": "SAM 2.1, m2m",
+                "model": str(sam2_file),
+                "points_per_side": 3,
+                "pred_iou_thresh": 0.0,
+                "stability_score_thresh": 0.0,
+                "use_m2m": True,
+            }
+        )
+    )
+    out = tmp_path / "out"
+    code = main(
+        ["compare", str(image_path), "--config", str(setting), "--config", str(_demo_setting(tmp_path)),
+         "--model", "demo", "--device", "cpu", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    table = pd.read_csv(out / "comparison.csv")
+    assert table["setting"].tolist() == ["SAM 2.1, m2m", "demo grid"]
+    assert table["model"].tolist() == [str(sam2_file), "demo"]
+    assert (table["mask_count"] > 0).all()
+    written = AmgConfig.from_json(next(out.glob("**/*setting*.json")).read_text())
+    assert written.model is not None
+
+
+def _demo_setting(tmp_path):
+    path = tmp_path / "demo.json"
+    path.write_text(json.dumps({"name": "demo grid", "points_per_side": 6, "pred_iou_thresh": 0.5}))
+    return path
