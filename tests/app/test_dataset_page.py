@@ -41,7 +41,10 @@ def texts(elements) -> str:  # noqa: ANN001 - an AppTest element list
     return "\n".join(str(element.value) for element in elements)
 
 
-def test_tune_over_a_stored_batch_then_add_the_best(batch_out: Path) -> None:
+def test_tune_over_a_stored_batch_then_add_the_best(
+    batch_out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAMCOMPARE_HOME", str(tmp_path))  # a history of its own, whatever ran before
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT_S)
     at.run()
     at.switch_page(DATASET_PAGE).run()
