@@ -14,6 +14,7 @@ navigation = st.navigation(
         st.Page("pages/why.py", title=tr("Why kept or dropped", "残る理由・落ちる理由"), icon=":material/filter_alt:"),
         st.Page("pages/evaluate.py", title=tr("Evaluate", "評価"), icon=":material/fact_check:"),
         st.Page("pages/history.py", title=tr("History", "履歴"), icon=":material/history:"),
+        st.Page("pages/dataset.py", title=tr("Tune over a dataset", "データセットで調整"), icon=":material/dataset:"),
         st.Page("pages/models.py", title=tr("Models", "モデル"), icon=":material/deployed_code:"),
         st.Page("pages/parameters.py", title=tr("Parameters guide", "パラメータ解説"), icon=":material/menu_book:"),
     ]

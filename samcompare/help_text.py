@@ -1,4 +1,5 @@
-"""Help for every generator parameter, in English and Japanese: one place the UI and CLI read."""
+"""Help for every generator parameter (and the post-filters beyond it), in English and Japanese: one place the
+UI and CLI read."""
 
 from __future__ import annotations
 
@@ -111,10 +112,18 @@ PARAMETER_HELP: dict[str, ParameterHelp] = {
     "min_mask_region_area": ParameterHelp(
         {"en": "Min mask region area", "ja": "最小領域面積"},
         {
-            "en": "If above 0, removes islands and fills holes smaller than this many pixels in every mask "
-            "(needs OpenCV), then removes duplicates again.",
-            "ja": "0 より大きいと、各マスクのこのピクセル数未満の島を取り除き穴を埋めます（OpenCV が"
-            "必要）。その後もう一度重複を除きます。",
+            "en": "SAM: if above 0, removes islands and fills holes smaller than this many pixels of the image in "
+            "every mask that survived NMS (needs OpenCV), then removes duplicates again. It never drops a mask "
+            "for being small. SAM 2.1: the same number means something else: holes and islands of at most this "
+            "many pixels of the 256 x 256 low-res logits (about 16 x 16 image pixels each at 1024 px) are "
+            "flipped before up-scaling, by SAM 2's CUDA extension; where it is not built (any CPU machine) the "
+            "official generator skips it and so does samcompare: the value then changes nothing.",
+            "ja": "SAM: 0 より大きいと、NMS を通った各マスクから画像上のこのピクセル数未満の島を取り除き穴を"
+            "埋めます（OpenCV が必要）。その後もう一度重複を除きます。小さいマスクを捨てるわけではありません。"
+            "SAM 2.1: 同じ数値でも意味が違います。256 × 256 の低解像度ロジット上でこのピクセル数以下の穴と島を、"
+            "拡大する前に SAM 2 の CUDA 拡張で反転します（1024 px なら 1 画素が画像の約 16 × 16 画素）。"
+            "拡張がビルドされていない環境（CPU のマシン）では公式の生成器も samcompare も処理を省くため、"
+            "値を変えても結果は変わりません。",
         },
     ),
     "output_mode": ParameterHelp(
@@ -124,6 +133,68 @@ PARAMETER_HELP: dict[str, ParameterHelp] = {
             "(needs pycocotools).",
             "ja": "binary_mask（密な配列。高解像度ではメモリを多く使います）、uncompressed_rle、"
             "coco_rle（pycocotools が必要）。",
+        },
+    ),
+    # SAM2AutomaticMaskGenerator's own parameters (a SAM model refuses values other than their defaults).
+    "mask_threshold": ParameterHelp(
+        {"en": "Mask threshold (SAM 2)", "ja": "マスクしきい値（SAM 2）"},
+        {
+            "en": "SAM 2.1 only: the logit cut-off that makes a mask binary and that the stability score is "
+            "computed around. SAM's generator has no such argument: there it is the model's own, always 0.",
+            "ja": "SAM 2.1 のみ: マスクを二値化し、安定度スコアの基準となるロジットのしきい値です。SAM の生成器に"
+            "この引数はなく、モデル固有の 0 に固定されています。",
+        },
+    ),
+    "use_m2m": ParameterHelp(
+        {"en": "Mask-to-mask refinement (SAM 2)", "ja": "マスクによる再推定（SAM 2）"},
+        {
+            "en": "SAM 2.1 only: decodes every candidate a second time, with its own low-res mask as the prompt "
+            "and a single output, before any threshold, and keeps the second pass's mask and score. Often cleaner "
+            "masks; costs a second decoder pass (about 3 times the decoder time). SAM has no such step.",
+            "ja": "SAM 2.1 のみ: すべての候補を、しきい値より前に、自身の低解像度マスクをプロンプトにして単一出力で"
+            "もう一度デコードし、その結果のマスクとスコアを使います。マスクがきれいになることが多い一方、デコーダの"
+            "時間が約 3 倍かかります。SAM にはこの処理はありません。",
+        },
+    ),
+    "multimask_output": ParameterHelp(
+        {"en": "Three masks per point (SAM 2)", "ja": "1 点につき 3 マスク（SAM 2）"},
+        {
+            "en": "SAM 2.1 only: on (the default), each point gives three candidate masks (whole, part, "
+            "subpart); off, one mask per point, a third of the candidates. SAM's generator always uses three.",
+            "ja": "SAM 2.1 のみ: オン（既定）では 1 点から 3 つの候補マスク（全体・部分・細部）を得ます。オフでは"
+            "1 点につき 1 マスクで、候補は 3 分の 1 になります。SAM の生成器は常に 3 つです。",
+        },
+    ),
+    # Beyond SamAutomaticMaskGenerator: samcompare's post-filters, applied to the official output.
+    "max_mask_region_area": ParameterHelp(
+        {"en": "Max mask area (beyond SAM)", "ja": "最大マスク面積（SAM の範囲外）"},
+        {
+            "en": "Not a parameter of SamAutomaticMaskGenerator: samcompare drops, after the official pipeline, "
+            "masks larger than this: a number of pixels (5000) or a percentage of the image (40%). Removes the "
+            "background and other huge masks (segment-anything #309). Empty: no limit.",
+            "ja": "SamAutomaticMaskGenerator の引数ではありません。公式の処理の後で samcompare が、これより"
+            "大きいマスクを捨てます。ピクセル数（5000）または画像に対する割合（40%）で指定します。背景などの"
+            "巨大なマスクを除けます（segment-anything #309）。空欄なら制限なし。",
+        },
+    ),
+    "drop_border_masks": ParameterHelp(
+        {"en": "Drop border masks (beyond SAM)", "ja": "画像の縁に触れるマスクを除く（SAM の範囲外）"},
+        {
+            "en": "Not a parameter of SamAutomaticMaskGenerator: samcompare drops, after the official pipeline, "
+            "masks with a pixel in the image's first or last row or column (objects cut off by the frame).",
+            "ja": "SamAutomaticMaskGenerator の引数ではありません。公式の処理の後で samcompare が、画像の"
+            "最初または最後の行・列に画素を持つマスク（枠で切れた物体）を捨てます。",
+        },
+    ),
+    "top_k": ParameterHelp(
+        {"en": "Keep top k (beyond SAM)", "ja": "上位 k 個を残す（SAM の範囲外）"},
+        {
+            "en": "Not a parameter of SamAutomaticMaskGenerator: samcompare keeps, after the official pipeline "
+            "and the two filters above, only the k masks of highest predicted_iou (ties: the earlier first), "
+            "in the generator's order. Empty or 0: keep all.",
+            "ja": "SamAutomaticMaskGenerator の引数ではありません。公式の処理と上の二つのフィルタの後で"
+            "samcompare が、predicted_iou の高い k 個のマスクだけを生成器の順序のまま残します（同点は先の"
+            "ものを優先）。空欄または 0 ならすべて残します。",
         },
     ),
 }

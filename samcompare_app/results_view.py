@@ -28,11 +28,14 @@ from samcompare.results import (
     match_picture,
     overlay,
 )
+from samcompare.results.exports import DEFAULT_TOLERANCE
+from samcompare.results.labels import LabelError, class_names
 from samcompare.results.stats import comparison_table
 from samcompare_app.charts import area_histogram, score_histogram, score_scatter
 from samcompare_app.comparison import ComparisonRun
 from samcompare_app.downloads import EXPORT_FORMATS, ExportRequest, export_label, file_name
-from samcompare_app.state import current_run, language, memo, tr
+from samcompare_app.mask_labels import class_choices, labels_of, set_labels
+from samcompare_app.state import POLYGON_TOLERANCE_KEY, current_run, language, memo, tr
 from samcompare_app.texts import column_config
 
 JPEG_QUALITY = 90
@@ -154,10 +157,30 @@ def _pictures(run: ComparisonRun) -> None:
     index = 0 if index is None or index >= n else int(index)
     st.caption(
         tr(
-            "Click rows to highlight masks in the overlay (shift/ctrl for several); click a header to sort.",
+            "Click rows to highlight masks in the overlay (shift/ctrl for several); click a header to sort. Name "
+            "what the selected masks are (their class) and download them as a dataset: every export writes the "
+            "class names as categories; a mask without one is `object`.",
             "行をクリックすると重ね合わせ画像でそのマスクを強調します（複数は shift / ctrl）。"
-            "見出しをクリックで並べ替え。",
+            "見出しをクリックで並べ替え。選んだマスクに名前（クラス）を付けてデータセットとしてダウンロードできます。"
+            "どの形式もクラス名をカテゴリとして書き出し、名前のないマスクは `object` になります。",
         )
+    )
+    st.number_input(
+        tr(
+            "Polygon tolerance (px), for the COCO polygon and YOLO downloads",
+            "ポリゴンの許容誤差（px）: COCO ポリゴンと YOLO のダウンロード用",
+        ),
+        min_value=0.0,
+        max_value=20.0,
+        value=DEFAULT_TOLERANCE,
+        step=0.5,
+        key=POLYGON_TOLERANCE_KEY,
+        help=tr(
+            "How far a polygon may leave the mask's outline. Each mask's polygon is tightened where needed so "
+            "that it still covers its mask with IoU ≥ 0.98; 0 gives the exact outline.",
+            "ポリゴンがマスクの輪郭からどこまで離れてよいか。各マスクのポリゴンは、マスクとの IoU が 0.98 以上を"
+            "保つよう必要に応じて細かくします。0 で輪郭そのものです。",
+        ),
     )
     _mask_tab(run, index)
 
@@ -179,9 +202,70 @@ def selectable_mask_table(table: pd.DataFrame, key: str) -> None:
     )
 
 
+def _labelled_table(run: ComparisonRun, index: int) -> Any:
+    labels = labels_of(run, index)
+    table = mask_table(run.masks[index]).copy()
+    table.insert(1, "class", class_names(labels, table["id"].tolist()))
+    return table
+
+
+def _apply_class(run: ComparisonRun, index: int, chosen: tuple[int, ...]) -> None:
+    """Button callback (runs before the rerun, so the table already shows the names)."""
+    name = st.session_state.get(f"class_pick_{run.run_id}_{index}")
+    notice_key = f"class_notice_{run.run_id}_{index}"
+    try:
+        labels = labels_of(run, index).named(chosen, str(name or ""))
+    except LabelError as error:
+        st.session_state[notice_key] = ("error", f"{error}.")
+        return
+    problem = set_labels(run, index, labels)
+    if problem:
+        st.session_state[notice_key] = (
+            "warning",
+            tr(
+                f"Class names are used by the downloads but not kept: {problem}.",
+                f"クラス名はダウンロードに使われますが、保存されていません: {problem}。",
+            ),
+        )
+
+
+def _name_selected(run: ComparisonRun, index: int, chosen: tuple[int, ...]) -> None:
+    """Pick or type a class name and give it to the selected masks."""
+    pick, apply = st.columns([3, 1], vertical_alignment="bottom")
+    pick.selectbox(
+        tr("Class of the selected masks", "選んだマスクのクラス"),
+        class_choices(run),
+        index=0,
+        accept_new_options=True,
+        key=f"class_pick_{run.run_id}_{index}",
+        help=tr(
+            "Pick a class already used, or type a new one. Masks without a class are exported as `object`.",
+            "使用済みのクラスを選ぶか、新しい名前を入力します。クラスのないマスクは `object` として書き出します。",
+        ),
+        disabled=not chosen,
+    )
+    apply.button(
+        tr(f"Name {len(chosen)} mask(s)", f"{len(chosen)} 個のマスクに名前を付ける")
+        if chosen
+        else tr("Name selected masks", "選んだマスクに名前を付ける"),
+        key=f"class_apply_{run.run_id}_{index}",
+        disabled=not chosen,
+        on_click=_apply_class,
+        args=(run, index, chosen),
+        width="stretch",
+    )
+    notice = st.session_state.pop(f"class_notice_{run.run_id}_{index}", None)
+    if notice is not None:
+        kind, message = notice
+        (st.error if kind == "error" else st.warning)(message)
+
+
 def _mask_tab(run: ComparisonRun, index: int) -> None:
-    selectable_mask_table(setting_mask_table(run, index), _table_key(run, index))
+    labels = labels_of(run, index)
+    table = memo(("table", run.setting_key(index), labels), lambda: _labelled_table(run, index))
+    selectable_mask_table(table, _table_key(run, index))
     chosen = selected_ids(run, index)
+    _name_selected(run, index, chosen)
     selected_label, all_label = tr("selected masks", "選んだマスク"), tr("all masks", "すべてのマスク")
     scope = st.radio(
         tr("Download", "ダウンロード"),
@@ -195,8 +279,9 @@ def _mask_tab(run: ComparisonRun, index: int) -> None:
         ),
     )
     mask_ids = chosen if (chosen and scope == selected_label) else None
-    request = ExportRequest(run.image, run.masks[index], mask_ids, run.image_name, run.model_name)
-    columns = st.columns(len(EXPORT_FORMATS))
+    tolerance = float(st.session_state.get(POLYGON_TOLERANCE_KEY, DEFAULT_TOLERANCE))
+    request = ExportRequest(run.image, run.masks[index], mask_ids, run.image_name, run.model_name, labels, tolerance)
+    columns = _grid(len(EXPORT_FORMATS), 4)
     for column, export in zip(columns, EXPORT_FORMATS, strict=True):
         column.download_button(
             export_label(export),

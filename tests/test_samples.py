@@ -17,7 +17,7 @@ def test_every_sample_loads_as_rgb(name: str) -> None:
 
 def test_both_kinds_are_present() -> None:
     assert len(sample_names(SHAPES)) >= 1
-    assert {"Astronaut", "Coffee", "Chelsea the cat", "Rocket"} <= set(sample_names(PHOTO))
+    assert {"Astronaut", "Coins", "Coffee", "Chelsea the cat", "Rocket"} <= set(sample_names(PHOTO))
 
 
 def test_default_sample_suits_the_model() -> None:
@@ -47,4 +47,17 @@ def test_shape_samples_carry_the_objects_the_demo_evaluation_counts() -> None:
     assert sum(len(sample_ground_truth(name)) for name in names) == 57  # the README's count
     # Clutter (shapes below 1/256 of the scene) is drawn in the label maps but is no object.
     assert sum(len(np.unique(scene.labels)) - 1 for scene in scenes) > 57
-    assert all(sample_ground_truth(name) is None for name in sample_names(PHOTO))
+    photos_with_truth = [name for name in sample_names(PHOTO) if sample_ground_truth(name) is not None]
+    assert photos_with_truth == ["Coins"]
+
+
+def test_photos_come_first_and_the_coins_have_their_watershed_truth() -> None:
+    from samcompare.samples import sample_ground_truth
+
+    names = list(SAMPLES)
+    assert names[: len(sample_names(PHOTO))] == sample_names(PHOTO)
+    truth = sample_ground_truth("Coins")
+    assert truth is not None and len(truth) == 24
+    assert truth.image_size == load_sample("Coins").shape[:2] == (303, 384)
+    areas = sorted(int(mask.sum()) for mask in truth.masks())
+    assert areas[0] > 1000 and areas[-1] < 3500  # coins, not the 2 px speck the watershed also finds

@@ -20,6 +20,7 @@ from samcompare.store import ResultStore
 
 GROUND_TRUTH_COLUMN = "ground_truth"  # which file scored the row (shown in images.csv)
 DIGEST_KEY = "ground_truth_digest"  # kept with the metrics, not shown: a changed file is scored again
+PATH_KEY = "ground_truth_path"  # kept with the metrics, not shown: where the app finds it again to tune
 
 
 class GroundTruthFolderError(ValueError):
@@ -74,7 +75,8 @@ def score_batch(
             row = evaluate_run(stored.result, truth, iou_thresholds).row(iou_thresholds)
             row.pop("setting", None)
             row.pop("masks", None)  # images.csv has it already
-            store.set_metrics(stored.result_id, {GROUND_TRUTH_COLUMN: path.name, **row, DIGEST_KEY: digest})
+            hidden = {DIGEST_KEY: digest, PATH_KEY: str(path.resolve())}
+            store.set_metrics(stored.result_id, {GROUND_TRUTH_COLUMN: path.name, **row, **hidden})
         scored += 1
     return scored
 

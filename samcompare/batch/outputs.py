@@ -7,7 +7,12 @@ Each file is written to a temporary name and renamed, so a reader never sees hal
     images.csv          one row per image and setting: image, setting, status, masks, coverage_pct,
                         seconds, then any metric columns stored with the results
     summary.csv         one row per setting over the folder
-    masks/<setting>/<image>.json    COCO JSON of each image's masks for each setting
+    paired.csv          with ground truth: each setting against the first, image by image (wins, losses,
+                        mean difference of F1 at the first IoU threshold, bootstrap interval, Wilcoxon p)
+    masks/<setting>/<image>.json    COCO JSON (RLE) of each image's masks for each setting (export coco-rle,
+                        the default)
+    polygons/<setting>/<image>.json COCO JSON with polygons (export coco-polygons)
+    yolo/<setting>/     a YOLO segmentation dataset of every done image (export yolo)
     report.html         a self-contained page of charts and the worst images per setting
 """
 
@@ -24,17 +29,27 @@ import numpy as np
 import pandas as pd
 
 from samcompare.config import AmgConfig
+from samcompare.evaluation.paired import PairedComparison, paired_against_first, paired_frame
+from samcompare.results.exports import yolo
 from samcompare.results.exports.coco import coco_json_bytes
+from samcompare.results.exports.coco_polygons import coco_polygons_json_bytes
+from samcompare.results.exports.formats import COCO_POLYGONS, COCO_RLE, YOLO, ExportOptions
+from samcompare.results.labels import categories, class_names
 from samcompare.results.report import unique_slugs
 from samcompare.store import ResultStore
 
 IMAGES_CSV = "images.csv"
 SUMMARY_CSV = "summary.csv"
+PAIRED_CSV = "paired.csv"
+PAIRED_SEED = 0  # the bootstrap's: a batch started again writes the same paired.csv
 MASKS_DIR = "masks"
+POLYGONS_DIR = "polygons"
+YOLO_DIR = "yolo"
+EXPORT_FOLDERS = {COCO_RLE: MASKS_DIR, COCO_POLYGONS: POLYGONS_DIR, YOLO: YOLO_DIR}
 REPORT_HTML = "report.html"
 IMAGES_COLUMNS = ("image", "setting", "status", "masks", "coverage_pct", "seconds")
 TIMING_COLUMNS = frozenset({"seconds", "seconds_total", "seconds_mean"})  # the only columns a rerun may change
-HIDDEN_METRIC_KEYS = frozenset({"setting", "ground_truth_digest"})  # stored with the metrics, not columns
+HIDDEN_METRIC_KEYS = frozenset({"setting", "ground_truth_digest", "ground_truth_path"})  # stored, not columns
 DONE = "done"
 NOT_RUN = "not run"
 
@@ -49,6 +64,8 @@ class BatchFiles:
     report_html: Path
     images: pd.DataFrame
     summary: pd.DataFrame
+    paired_csv: Path | None = None  # written when images.csv has the paired metric
+    paired: tuple[PairedComparison, ...] = ()
 
 
 def status_text(error: str | None) -> str:
@@ -168,6 +185,57 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def write_exports(
+    store: ResultStore, batch: pd.DataFrame, configs: Sequence[AmgConfig], out_dir: Path, exports: ExportOptions
+) -> None:
+    """Each done image's masks in every format `exports` names, per setting, in image-name order."""
+    slugs = unique_slugs([config.name for config in configs])
+    done = sorted(
+        {(str(row.file_name), int(row.run_id)) for row in batch.itertuples() if not pd.isna(row.run_id)}
+    )  # by image name: the YOLO file names (photo, photo-2, ...) do not depend on the order images ran in
+    yolo_stems = yolo.stems([name for name, _ in done])
+    tables: list[list[str]] = []
+    if YOLO in exports.names:  # the class names over the whole folder, per setting, before any file
+        names_per_setting: list[list[str]] = [[] for _ in configs]
+        for _, run_id in done:
+            for position, stored in enumerate(store.load_results(run_id)):
+                names_per_setting[position] += class_names(stored.labels, range(len(stored.result)))
+        tables = [categories(names) for names in names_per_setting]
+        for slug, table in zip(slugs, tables, strict=True):
+            write_atomic(out_dir / YOLO_DIR / slug / yolo.DATA_YAML, yolo.data_yaml(table).encode("utf-8"))
+    for (_, run_id), stem in zip(done, yolo_stems, strict=True):
+        header = store.run_header(run_id)
+        pixels = store.load_run(run_id).pixels if YOLO in exports.names else None
+        for position, stored in enumerate(store.load_results(run_id)):
+            slug, image_name = slugs[position], header.image_name
+            if COCO_RLE in exports.names:
+                coco = coco_json_bytes(stored.result, file_name=image_name, labels=stored.labels)
+                write_atomic(out_dir / MASKS_DIR / slug / f"{image_name}.json", coco)
+            if COCO_POLYGONS in exports.names:
+                polygons = coco_polygons_json_bytes(
+                    stored.result,
+                    file_name=image_name,
+                    labels=stored.labels,
+                    tolerance=exports.polygon_tolerance,
+                    holes=exports.polygon_holes,
+                )
+                write_atomic(out_dir / POLYGONS_DIR / slug / f"{image_name}.json", polygons)
+            if pixels is not None:
+                files = yolo.image_files(
+                    stem, pixels, stored.result, None, stored.labels, tables[position], exports.polygon_tolerance
+                )
+                for name, data in files.items():
+                    write_atomic(out_dir / YOLO_DIR / slug / name, data)
+
+
+def paired_comparisons(images: pd.DataFrame, configs: Sequence[AmgConfig], metric: str) -> list[PairedComparison]:
+    """Each setting against the first on `metric`, over the done images that have it for both (images.csv rows)."""
+    if metric not in images.columns:
+        return []
+    done = images[(images["status"] == DONE) & images[metric].notna()]
+    return paired_against_first(done, [config.name for config in configs], metric, seed=PAIRED_SEED)
+
+
 def write_outputs(
     store: ResultStore,
     batch_id: int,
@@ -175,26 +243,40 @@ def write_outputs(
     configs: Sequence[AmgConfig],
     out_dir: Path,
     title: str = "samcompare batch",
+    exports: ExportOptions | None = None,
+    paired_metric: str = "f1_50",
 ) -> BatchFiles:
-    """Write images.csv, summary.csv, the COCO files and report.html for the files `names` of the batch."""
+    """Write images.csv, summary.csv, paired.csv (with ground truth), the dataset exports and report.html.
+
+    Only the files `names` of the batch are written; `paired_metric` is the images.csv column the
+    settings are paired on (F1 at the first IoU threshold asked for).
+    """
     from samcompare.batch.report import report_html
 
+    exports = exports if exports is not None else ExportOptions()
     batch = store.batch_table(batch_id)
     batch = batch[batch["file_name"].isin(set(names))]
     images = images_table(batch, names, configs)
     summary = summary_table(images, configs, batch)
     masks_dir = out_dir / MASKS_DIR
-    slugs = unique_slugs([config.name for config in configs])
-    for run_id in sorted({int(run_id) for run_id in batch["run_id"].dropna()}):
-        header = store.run_header(run_id)
-        for position, stored in enumerate(store.load_results(run_id)):
-            coco = coco_json_bytes(stored.result, file_name=header.image_name)
-            write_atomic(masks_dir / slugs[position] / f"{header.image_name}.json", coco)
+    write_exports(store, batch, configs, out_dir, exports)
     thumbnails = {key: store.thumbnail_png(key) for key in sorted(set(batch["image_key"].dropna()))}
     key_of = {row.file_name: row.image_key for row in batch.itertuples() if isinstance(row.image_key, str)}
-    html = report_html(title, images, summary, configs, {name: thumbnails[key] for name, key in key_of.items()})
-    files = BatchFiles(out_dir / IMAGES_CSV, out_dir / SUMMARY_CSV, masks_dir, out_dir / REPORT_HTML, images, summary)
+    paired = paired_comparisons(images, configs, paired_metric)
+    html = report_html(title, images, summary, configs, {name: thumbnails[key] for name, key in key_of.items()}, paired)
+    files = BatchFiles(
+        out_dir / IMAGES_CSV,
+        out_dir / SUMMARY_CSV,
+        masks_dir,
+        out_dir / REPORT_HTML,
+        images,
+        summary,
+        out_dir / PAIRED_CSV if paired_metric in images.columns else None,
+        tuple(paired),
+    )
     write_atomic(files.images_csv, csv_bytes(images))
     write_atomic(files.summary_csv, csv_bytes(summary))
+    if files.paired_csv is not None:
+        write_atomic(files.paired_csv, csv_bytes(paired_frame(paired, paired_metric)))
     write_atomic(files.report_html, html.encode("utf-8"))
     return files

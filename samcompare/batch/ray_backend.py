@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from samcompare.batch.work import ImageOutcome, process_image
+from samcompare.batch.work import ImageOutcome, load_setting_models, process_image
 from samcompare.config import AmgConfig
 
 LOCAL = "local"  # start a Ray instance on this machine (or use the one this process already started)
@@ -31,13 +31,11 @@ class BatchWorker:
     def __init__(self, model_name: str, device: str, settings_json: Sequence[str], threads: int) -> None:
         import torch
 
-        from samcompare.models import load_model
-
         torch.set_num_threads(int(threads))
         self.model_name = model_name
-        self.model = load_model(model_name, device)
-        self.device = str(next(self.model.parameters()).device)
         self.configs = [AmgConfig.from_json(text) for text in settings_json]
+        self.models = load_setting_models(model_name, device, self.configs)
+        self.device = str(next(self.models[None].parameters()).device)
 
     def describe(self) -> str:
         import socket
@@ -45,7 +43,7 @@ class BatchWorker:
         return f"{socket.gethostname()} {self.device}"
 
     def process(self, file_name: str, data: bytes, digest: str) -> ImageOutcome:
-        return process_image(self.model, self.model_name, self.device, file_name, data, digest, self.configs)
+        return process_image(self.models, self.model_name, self.device, file_name, data, digest, self.configs)
 
 
 def connect(address: str) -> bool:

@@ -16,6 +16,7 @@ from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
 from samcompare.config import AmgConfig
+from samcompare.evaluation.paired import PairedComparison, format_p, paired_frame
 
 WORST_COUNT = 5
 WORST_BY = "coverage_pct"  # no ground truth: the images a setting leaves most unexplained
@@ -147,14 +148,35 @@ def _chart(figure: go.Figure, div_id: str) -> str:
     return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False})
 
 
+def _paired_section(paired: Sequence[PairedComparison]) -> list[str]:
+    """Each setting against the first in words, then paired.csv's numbers."""
+    if not paired:
+        return []
+    metric = paired[0].metric
+    return [
+        "<h2>Each setting against the first, image by image</h2>",
+        '<p class="note">On the images with ground truth: wins, losses and ties of each image\'s '
+        f"{html.escape(metric)}, the mean difference with a 95% bootstrap interval (seeded), and the p-value of "
+        "Wilcoxon's signed-rank test (tied images left out).</p>",
+        "<ul>" + "".join(f"<li>{html.escape(comparison.verdict())}</li>" for comparison in paired) + "</ul>",
+        _table(paired_frame(paired, metric).assign(p_value=[_p_text(c.p_value) for c in paired])),
+    ]
+
+
+def _p_text(p_value: float) -> str:
+    """0.125 as "0.125", tiny values as "< 0.001" (three decimals would show them as 0)."""
+    return format_p(p_value).removeprefix("p ").removeprefix("= ")
+
+
 def report_html(
     title: str,
     images: pd.DataFrame,
     summary: pd.DataFrame,
     configs: Sequence[AmgConfig],
     thumbnails: Mapping[str, bytes],
+    paired: Sequence[PairedComparison] = (),
 ) -> str:
-    """The page: settings, summary, distributions, setting against setting, worst images, failed files."""
+    """The page: settings, summary, paired verdicts, distributions, setting against setting, worst images, failures."""
     names = list(dict.fromkeys(images["image"]))
     failed = images[images["status"].str.startswith("failed")].drop_duplicates("image")
     parts = [
@@ -167,14 +189,14 @@ def report_html(
                 {
                     "setting": [config.name for config in configs],
                     "parameters (besides SAM's defaults)": [
-                        ", ".join(f"{k}={v}" for k, v in config.non_default_parameters().items()) or "SAM defaults"
-                        for config in configs
+                        config.describe_changes() or "SAM defaults" for config in configs
                     ],
                 }
             )
         ),
         "<h2>Summary</h2>",
         _table(summary[[column for column in SUMMARY_COLUMNS if column in summary.columns]]),
+        *_paired_section(paired),
         "<h2>Distributions per setting</h2>",
         _chart(distribution_figure(images, configs, "masks", "Masks per image"), "distribution-masks"),
         _chart(distribution_figure(images, configs, "coverage_pct", "Coverage per image (%)"), "distribution-coverage"),

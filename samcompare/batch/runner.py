@@ -15,9 +15,11 @@ from typing import Any
 
 from samcompare.batch.inputs import BatchInputs, file_digest, list_inputs
 from samcompare.batch.metrics import GroundTruthFolderError, ground_truth_files, score_batch
-from samcompare.batch.outputs import BatchFiles, write_outputs
-from samcompare.batch.work import ImageOutcome, process_image, torch_threads
+from samcompare.batch.outputs import EXPORT_FOLDERS, BatchFiles, write_outputs
+from samcompare.batch.work import ImageOutcome, load_setting_models, process_image, torch_threads
 from samcompare.config import AmgConfig
+from samcompare.evaluation.metrics import threshold_suffix
+from samcompare.results.exports.formats import ExportOptions
 from samcompare.store import DATABASE_NAME, ResultStore, batch_signature
 
 DEFAULT_THREADS = 1
@@ -41,6 +43,7 @@ class BatchRequest:
     threads: int = DEFAULT_THREADS  # torch threads per image, here and on every Ray worker
     gt_dir: Path | None = None  # ground truth by file stem: metrics of evaluate per image and setting
     iou_thresholds: tuple[float, ...] = (0.5, 0.75)
+    exports: ExportOptions = ExportOptions()  # the dataset formats written per image (not part of the batch)
 
     @property
     def store_path(self) -> Path:
@@ -120,10 +123,8 @@ def local_outcomes(
     on_ready: Callable[[str], None] | None = None,
 ) -> Iterator[ImageOutcome]:
     """Outcomes of `jobs` computed in this process, one image at a time."""
-    from samcompare.models import load_model
-
-    model = load_model(request.model_name, request.device)
-    device = str(next(model.parameters()).device)
+    models = load_setting_models(request.model_name, request.device, request.configs)
+    device = str(next(models[None].parameters()).device)
     if on_ready is not None:
         on_ready(f"model {request.model_name} on {device}, {request.threads} torch thread(s)")
     with torch_threads(request.threads):
@@ -133,13 +134,36 @@ def local_outcomes(
             except OSError as error:
                 yield ImageOutcome(name, digest, None, f"{name}: cannot read the file ({error})")
                 continue
-            yield process_image(model, request.model_name, device, name, data, digest, request.configs)
+            yield process_image(models, request.model_name, device, name, data, digest, request.configs)
 
 
-def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
-    """Run what is left of the batch, committing each image as it finishes, then write the output files."""
-    from tqdm import tqdm
+class _ImageBar:
+    """The batch's tqdm bar, started once the model or the workers are ready (so its rate is the images')."""
 
+    def __init__(self, total: int, echo: Callable[[str], None], enabled: bool) -> None:
+        self.total, self.echo, self.enabled = total, echo, enabled
+        self.bar: Any = None
+
+    def start(self, description: str) -> None:
+        from tqdm import tqdm
+
+        self.echo(description)
+        self.bar = tqdm(total=self.total, unit="image", file=sys.stderr, disable=not self.enabled)
+
+    def advance(self, failed: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"failed {failed}" if failed else "", refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def open_batch(
+    request: BatchRequest, echo: Callable[[str], None]
+) -> tuple[ResultStore, BatchPlan, dict[str, Path] | None]:
+    """Check the request and the ground-truth folder (before any image runs), open the store, plan what is left."""
     check_request(request)
     gt_files = None
     if request.gt_dir is not None:
@@ -156,51 +180,63 @@ def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progre
         f"{len(inputs.names)} images in {request.folder}{left_out}; {plan.already_done} done before, "
         f"{len(plan.todo)} to run"
     )
+    return store, plan, gt_files
+
+
+def outcomes_of(request: BatchRequest, plan: BatchPlan, ready: Callable[[str], None]) -> Iterator[ImageOutcome]:
+    """The outcomes of the images left to run, from this process or from Ray workers, as they come."""
+    if not plan.todo:
+        return iter(())
 
     def read(name: str) -> bytes:
-        return inputs.path(name).read_bytes()
+        return plan.inputs.path(name).read_bytes()
 
-    bar: Any = None
+    if request.ray_address is None:
+        return local_outcomes(request, plan.todo, read, on_ready=ready)
+    from samcompare.batch.ray_backend import ray_outcomes
 
-    def ready(description: str) -> None:
-        nonlocal bar  # the bar starts once the model is loaded, so its rate and time left are the images'
-        echo(description)
-        bar = tqdm(total=len(plan.todo), unit="image", file=sys.stderr, disable=not progress)
+    return ray_outcomes(
+        request.model_name,
+        request.device,
+        request.configs,
+        plan.todo,
+        read,
+        address=request.ray_address,
+        workers=request.workers,
+        threads=request.threads,
+        on_workers=lambda described: ready(f"Ray: {len(described)} workers ({', '.join(sorted(set(described)))})"),
+    )
 
-    outcomes: Iterator[ImageOutcome]
-    if not plan.todo:
-        outcomes = iter(())
-    elif request.ray_address is None:
-        outcomes = local_outcomes(request, plan.todo, read, on_ready=ready)
-    else:
-        from samcompare.batch.ray_backend import ray_outcomes
 
-        outcomes = ray_outcomes(
-            request.model_name,
-            request.device,
-            request.configs,
-            plan.todo,
-            read,
-            address=request.ray_address,
-            workers=request.workers,
-            threads=request.threads,
-            on_workers=lambda described: ready(f"Ray: {len(described)} workers ({', '.join(sorted(set(described)))})"),
-        )
-    ran = failed_now = 0
+def store_outcomes(
+    store: ResultStore, plan: BatchPlan, outcomes: Iterator[ImageOutcome], bar: _ImageBar, echo: Callable[[str], None]
+) -> int:
+    """Commit each image's outcome as it arrives; how many arrived. Interrupted, it says how to go on."""
+    ran = failed = 0
     try:
         for outcome in outcomes:
             store.record_batch_item(plan.batch_id, outcome.file_name, outcome.file_digest, outcome.run, outcome.error)
             ran += 1
-            failed_now += not outcome.done
-            if bar is not None:
-                bar.set_postfix_str(f"failed {failed_now}" if failed_now else "", refresh=False)
-                bar.update(1)
+            failed += not outcome.done
+            bar.advance(failed)
     except KeyboardInterrupt:
         echo(f"interrupted: {ran} images stored, {len(plan.todo) - ran} left; run the same command again to go on")
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
+    return ran
+
+
+def finish_batch(
+    request: BatchRequest,
+    store: ResultStore,
+    plan: BatchPlan,
+    gt_files: dict[str, Path] | None,
+    ran: int,
+    echo: Callable[[str], None],
+) -> BatchSummary:
+    """Score what has ground truth and lacks metrics, then derive every output file from the store."""
+    inputs = plan.inputs
     if gt_files is not None:
         scored = score_batch(store, plan.batch_id, gt_files, request.iou_thresholds, echo)
         echo(f"ground truth for {sum(Path(n).stem in gt_files for n in inputs.names)} images; {scored} scored now")
@@ -211,6 +247,8 @@ def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progre
         request.configs,
         request.out_dir,
         f"{request.folder.name}: {request.model_name}",
+        request.exports,
+        paired_metric=f"f1_{threshold_suffix(request.iou_thresholds[0])}",
     )
     done_images = int((files.images.drop_duplicates("image")["status"] == "done").sum())
     summary = BatchSummary(
@@ -220,8 +258,20 @@ def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progre
         failed=len(inputs.names) - done_images,
         files=files,
     )
+    folders = "".join(f"{EXPORT_FOLDERS[name]}/, " for name in request.exports.names)
+    paired = f"{files.paired_csv.name}, " if files.paired_csv is not None else ""
     echo(
         f"{summary.done} of {summary.images} images done, {summary.failed} failed; wrote {files.images_csv.name}, "
-        f"{files.summary_csv.name}, {files.masks_dir.name}/ and {files.report_html.name} in {request.out_dir}"
+        f"{files.summary_csv.name}, {paired}{folders}and {files.report_html.name} in {request.out_dir}"
     )
+    for comparison in files.paired:
+        echo(comparison.verdict())
     return summary
+
+
+def run_batch(request: BatchRequest, echo: Callable[[str], None] = print, progress: bool = True) -> BatchSummary:
+    """Run what is left of the batch, committing each image as it finishes, then write the output files."""
+    store, plan, gt_files = open_batch(request, echo)
+    bar = _ImageBar(len(plan.todo), echo, progress)
+    ran = store_outcomes(store, plan, outcomes_of(request, plan, bar.start), bar, echo)
+    return finish_batch(request, store, plan, gt_files, ran, echo)

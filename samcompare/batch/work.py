@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
-from segment_anything.modeling import Sam
 
 from samcompare.config import AmgConfig
 from samcompare.engine import compare
@@ -35,8 +34,20 @@ class ImageOutcome:
         return self.run is not None
 
 
+def load_setting_models(default: str, device: str, configs: Sequence[AmgConfig]) -> dict[str | None, torch.nn.Module]:
+    """The batch's default model (under None) and every other model a setting names, each loaded once."""
+    from samcompare.models import load_model
+
+    models: dict[str | None, torch.nn.Module] = {None: load_model(default, device)}
+    models[default] = models[None]
+    for name in dict.fromkeys(config.model for config in configs if config.model is not None):
+        if name not in models:
+            models[name] = load_model(name, device)
+    return models
+
+
 def process_image(
-    model: Sam,
+    model: torch.nn.Module | dict[str | None, torch.nn.Module],
     model_name: str,
     device: str,
     file_name: str,
@@ -44,7 +55,8 @@ def process_image(
     digest: str,
     configs: Sequence[AmgConfig],
 ) -> ImageOutcome:
-    """Decode `data`, run every setting in one `compare` call, and prepare the run for the store.
+    """Decode `data`, run every setting in one `compare` call (`model`: one, or one per setting's model name),
+    and prepare the run for the store.
 
     A file that does not decode, or an image the engine refuses, is an outcome with an error, so
     the batch goes on.

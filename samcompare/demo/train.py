@@ -44,9 +44,10 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from samcompare.demo.architecture import build_demo_sam
 from samcompare.demo.shapes import ShapeScene, generate_scene
+from samcompare.models.catalogue import DEMO_CHECKPOINT
 from samcompare.models.loading import ModelLoadError, load_model, resolve_device
 
-DEFAULT_OUTPUT = Path(__file__).parent / "assets" / "sam_demo.pth"
+DEFAULT_OUTPUT = DEMO_CHECKPOINT
 
 # `minutes` times steps UNTIMED_STEPS + 1 to UNTIMED_STEPS + TIMED_STEPS: the first ones carry
 # compiling, cuDNN's autotuning and the data workers' start-up, which later steps do not pay.

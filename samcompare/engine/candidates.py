@@ -16,46 +16,26 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from segment_anything.modeling import Sam
 from segment_anything.utils.amg import batch_iterator, calculate_stability_score, is_box_near_crop_edge
-from segment_anything.utils.transforms import ResizeLongestSide
 
 from samcompare.engine.rle import Counts, area_of, encode_crop_logits, nbytes_of
+from samcompare.families import Embedding, family_of
+
+if TYPE_CHECKING:
+    from samcompare.config import AmgConfig
 
 # Up-scaled logits are post-processed in chunks of about this many bytes rather than a whole
 # batch at once (805 MB for 64 points at 1024 px): the same values, less memory, warmer caches.
 POSTPROCESS_CHUNK_BYTES = 48 << 20
 
 
-@dataclass(frozen=True, eq=False)
-class Embedding:
-    """The image encoder's output for one crop, as `SamPredictor.set_image` would hold it."""
-
-    features: torch.Tensor
-    input_size: tuple[int, int]  # the crop resized for the encoder, before padding
-    crop_size: tuple[int, int]  # (h, w) of the crop in the original image
-
-    @property
-    def nbytes(self) -> int:
-        return self.features.element_size() * self.features.nelement() + 256
-
-
-def compute_embedding(model: Sam, image: np.ndarray, crop_box: list[int]) -> Embedding:
-    """Mirror `SamPredictor.set_image(image[crop])`; call under `torch.inference_mode()`."""
-    x0, y0, x1, y1 = crop_box
-    cropped = image[y0:y1, x0:x1, :]
-    if model.image_format != "RGB":
-        cropped = cropped[..., ::-1]
-    transform = ResizeLongestSide(model.image_encoder.img_size)
-    input_image = transform.apply_image(cropped)
-    input_torch = torch.as_tensor(input_image, device=model.device).permute(2, 0, 1).contiguous()[None, :, :, :]
-    features = model.image_encoder(model.preprocess(input_torch))
-    h, w = cropped.shape[:2]
-    return Embedding(features, (int(input_torch.shape[-2]), int(input_torch.shape[-1])), (int(h), int(w)))
+def compute_embedding(model: torch.nn.Module, image: np.ndarray, crop_box: list[int]) -> Embedding:
+    """The crop's embedding, as the model family's predictor computes it; call under `torch.inference_mode()`."""
+    return family_of(model).embed(model, image, crop_box)
 
 
 def processing_floor(pred_iou_thresh: float) -> float | None:
@@ -135,45 +115,6 @@ class PendingLogits:
         return self.low_res.element_size() * self.low_res.nelement() + 8 * len(self.index) + 256
 
 
-def _safely_finite(logits: torch.Tensor) -> bool:
-    return logits.numel() == 0 or (bool(torch.isfinite(logits).all()) and float(logits.abs().max()) < 1e30)
-
-
-def _upscale_logits(
-    model: Sam, low_res: torch.Tensor, input_size: tuple[int, int], crop_size: tuple[int, int]
-) -> torch.Tensor:
-    """`Sam.postprocess_masks` with the same values, minus work whose result is thrown away.
-
-    1. The official code up-scales to img_size x img_size and then keeps only `input_size`; for a
-       non-square crop most of the padding is never needed. With a power-of-two factor (SAM: 4)
-       up-scaling just the low-res rows and columns that reach the kept region (plus the bilinear
-       neighbour) with the same scale gives the same numbers: each output pixel depends only on
-       its two neighbours per axis and the scale, which is exact.
-    2. PyTorch's bilinear kernel computes an equal-size resize as `1 * x + 0 * x`, which is `x` for
-       every finite `x`; the second resize is skipped when it maps a size onto itself and the
-       logits are finite and far from overflow.
-    """
-    size = model.image_encoder.img_size
-    low_h, low_w = low_res.shape[-2:]
-    need_h = min(low_h, -(-input_size[0] * low_h // size) + 2)
-    need_w = min(low_w, -(-input_size[1] * low_w // size) + 2)
-    factor_h, factor_w = size // low_h, size // low_w
-    exact_factors = all(f * low == size and f & (f - 1) == 0 for f, low in ((factor_h, low_h), (factor_w, low_w)))
-    if (need_h, need_w) != (low_h, low_w) and exact_factors:
-        masks = F.interpolate(
-            low_res[..., :need_h, :need_w],
-            scale_factor=(float(factor_h), float(factor_w)),
-            mode="bilinear",
-            align_corners=False,
-        )
-    else:
-        masks = F.interpolate(low_res, (size, size), mode="bilinear", align_corners=False)
-    masks = masks[..., : input_size[0], : input_size[1]]
-    if tuple(input_size) == tuple(crop_size) and _safely_finite(low_res):
-        return masks
-    return F.interpolate(masks, crop_size, mode="bilinear", align_corners=False)
-
-
 @dataclass(frozen=True, eq=False)
 class _Processed:
     stability: dict[float, torch.Tensor]
@@ -182,27 +123,31 @@ class _Processed:
 
 
 def _postprocess(
-    model: Sam,
+    model: torch.nn.Module,
     low_res: torch.Tensor,
     input_size: tuple[int, int],
     crop_size: tuple[int, int],
     crop_box: list[int],
     image_size: tuple[int, int],
     offsets: Sequence[float],
+    config: AmgConfig,
 ) -> _Processed:
     """Up-scale low-res logits (M, h, w) to the crop, then stability per offset, box and full-image RLE."""
+    family = family_of(model)
+    threshold = family.mask_threshold(model, config)
     orig_h, orig_w = image_size
-    plane_bytes = 4 * max(model.image_encoder.img_size**2, crop_size[0] * crop_size[1])
+    plane_bytes = 4 * max(family.encoder_input_side(model) ** 2, crop_size[0] * crop_size[1])
     chunk = max(1, POSTPROCESS_CHUNK_BYTES // plane_bytes)
     stability: dict[float, list[torch.Tensor]] = {o: [] for o in offsets}
     boxes: list[torch.Tensor] = []
     counts: list[Counts] = []
     for start in range(0, len(low_res), chunk):
-        logits = _upscale_logits(model, low_res[start : start + chunk, None], input_size, crop_size).flatten(0, 1)
+        upscaled = family.upscale(model, low_res[start : start + chunk, None], input_size, crop_size, config)
+        logits = upscaled.flatten(0, 1)
         for offset in offsets:
-            stability[offset].append(calculate_stability_score(logits, model.mask_threshold, offset))
+            stability[offset].append(calculate_stability_score(logits, threshold, offset))
         # Thresholded masks -> full-image RLE and crop-frame boxes, in one pass over the logits.
-        chunk_counts, chunk_boxes = encode_crop_logits(logits, model.mask_threshold, crop_box, orig_h, orig_w)
+        chunk_counts, chunk_boxes = encode_crop_logits(logits, threshold, crop_box, orig_h, orig_w)
         del logits
         boxes.append(chunk_boxes)
         counts.extend(chunk_counts)
@@ -243,7 +188,8 @@ def _with_processed(
 
 
 def decode_candidates(
-    model: Sam,
+    model: torch.nn.Module,
+    config: AmgConfig,
     embedding: Embedding,
     crop_box: list[int],
     image_size: tuple[int, int],
@@ -254,20 +200,20 @@ def decode_candidates(
     keep_pending: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[CandidateSet, PendingLogits | None]:
-    """Run the prompt encoder and mask decoder over `grid` exactly as `SamAutomaticMaskGenerator._process_crop`.
+    """Run the prompt encoder and mask decoder over `grid` exactly as the official generator's `_process_crop`.
 
-    Candidates above `floor` are post-processed; with `keep_pending` the others' logits are
-    returned for `complete`. Call under `torch.inference_mode()`. `on_batch(batch_index,
-    n_batches)` is called after each batch.
+    `config` gives the decode's own options (those its family's `decode_key` names). Candidates
+    above `floor` are post-processed; with `keep_pending` the others' logits are returned for
+    `complete`. Call under `torch.inference_mode()`. `on_batch(batch_index, n_batches)` is called
+    after each batch.
     """
+    family = family_of(model)
     offsets = tuple(dict.fromkeys(float(o) for o in offsets))
     crop_size = embedding.crop_size
-    device = model.device
-    transform = ResizeLongestSide(model.image_encoder.img_size)
+    device = next(model.parameters()).device
     points_scale = np.array(crop_size)[None, ::-1]
     points_for_image = grid * points_scale
     n_batches = len(points_for_image) // points_per_batch + int(len(points_for_image) % points_per_batch != 0)
-    image_pe = model.prompt_encoder.get_dense_pe()
 
     iou_parts: list[torch.Tensor] = []
     point_parts: list[torch.Tensor] = []
@@ -278,33 +224,23 @@ def decode_candidates(
     n = 0
     n_outputs = 3
     for batch_index, (points,) in enumerate(batch_iterator(points_per_batch, points_for_image)):
-        transformed_points = transform.apply_coords(points, crop_size)
-        in_points = torch.as_tensor(transformed_points, device=device)
-        in_labels = torch.ones(in_points.shape[0], dtype=torch.int, device=device)
-        sparse, dense = model.prompt_encoder(points=(in_points[:, None, :], in_labels[:, None]), boxes=None, masks=None)
-        low_res, iou_preds = model.mask_decoder(
-            image_embeddings=embedding.features,
-            image_pe=image_pe,
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=True,
-        )
-        n_outputs = low_res.shape[1]
-        flat_iou = iou_preds.flatten(0, 1)
-        flat_logits = low_res.flatten(0, 1)
+        batch = family.decode(model, embedding, points, config)
+        n_outputs = batch.outputs_per_point
+        flat_iou = batch.iou_preds
+        flat_logits = batch.low_res
         iou_parts.append(flat_iou)
-        point_parts.append(torch.as_tensor(points.repeat(n_outputs, axis=0)))
+        point_parts.append(batch.points)
         wanted = above_floor(flat_iou, floor)
         index = wanted.nonzero().flatten()
         processed = _postprocess(
-            model, flat_logits[index], embedding.input_size, crop_size, crop_box, image_size, offsets
+            model, flat_logits[index], embedding.input_size, crop_size, crop_box, image_size, offsets, config
         )
         processed_parts.append((index.cpu() + n, processed))
         if keep_pending:
             left = (~wanted).nonzero().flatten()
             pending_index.append(left.cpu() + n)
             pending_logits.append(flat_logits[left].cpu())
-        del low_res, flat_logits
+        del batch, flat_logits
         n += len(flat_iou)
         batch_ends.append(n)
         if on_batch is not None:
@@ -331,7 +267,7 @@ def decode_candidates(
 
 
 def complete(
-    model: Sam, candidates: CandidateSet, pending: PendingLogits, floor: float | None
+    model: torch.nn.Module, config: AmgConfig, candidates: CandidateSet, pending: PendingLogits, floor: float | None
 ) -> tuple[CandidateSet, PendingLogits | None]:
     """Post-process the pending candidates above `floor`: the candidate set a decode with that floor gives.
 
@@ -348,6 +284,7 @@ def complete(
         list(candidates.crop_box),
         candidates.image_size,
         tuple(candidates.stability),
+        config,
     )
     completed = _with_processed(candidates, [(index, processed)], lowest_floor([floor, candidates.floor]))
     left = ~wanted

@@ -12,18 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from segment_anything.utils.amg import (
-    MaskData,
-    batched_mask_to_box,
-    remove_small_regions,
-    uncrop_boxes_xyxy,
-    uncrop_points,
-)
+from segment_anything.utils.amg import MaskData, uncrop_boxes_xyxy, uncrop_points
 from torchvision.ops.boxes import batched_nms, box_area, box_iou
 
 from samcompare.config import AmgConfig
 from samcompare.engine.candidates import CandidateSet, above_floor, processing_floor
-from samcompare.engine.rle import Counts, decode_counts, encode_mask
+from samcompare.engine.regions import clean_counts
+from samcompare.engine.rle import Counts
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,9 +169,12 @@ def _crop_trace(
 
 
 def merge_crops(
-    per_crop: list[MaskData], config: AmgConfig, trace: bool = False
+    per_crop: list[MaskData], config: AmgConfig, trace: bool = False, float32: bool = False
 ) -> tuple[MaskData | None, NmsTrace | None]:
     """`_generate_masks` after the crops: concatenate, NMS between crops, move to numpy.
+
+    With `float32` every tensor becomes float32 on its way to numpy, as SAM 2's `MaskData.to_numpy`
+    does (its records' boxes, points and crop boxes are floats).
 
     Returns None where the official code raises (crop layers and no mask left in any crop:
     `box_area` on an empty 1-D tensor); that means no masks. With `trace`, the NMS between crops
@@ -200,6 +198,11 @@ def merge_crops(
         if trace:
             nms = trace_nms(data["boxes"], scores, keep_by_nms, config.crop_nms_thresh)
         data.filter(keep_by_nms)
+    if float32:
+        for key in ("boxes", "points", "crop_boxes", "iou_preds", "stability_score"):
+            value = data[key] if key in dict(data.items()) else None
+            if isinstance(value, torch.Tensor):
+                data[key] = value.float()
     data.to_numpy()
     return data, nms
 
@@ -220,21 +223,31 @@ class CleanedMask:
     changed: bool
     counts: Counts  # the cleaned mask's RLE (the input's own counts when unchanged)
     box: torch.Tensor  # (4,) int64 XYXY of the cleaned mask, as `batched_mask_to_box` gives it
+    areas: tuple[int, int] = (0, 0)  # every minimum area from the first to the second gives this same result
 
 
-# A memo of cleaned masks shared between calls (a sweep cleans the same candidates for many cells),
-# keyed by the caller's name for a mask and the minimum area.
-CleanupMemo = dict[tuple[Hashable, int], CleanedMask]
+# A memo of cleaned masks shared between calls (a sweep or a search cleans the same candidates again
+# and again): per mask, by the caller's name for it, the results found so far, each with the areas
+# it holds for. A mask's regions are labelled once per distinct result, not once per area.
+CleanupMemo = dict[Hashable, list[CleanedMask]]
 
 
 def clean_mask(counts: Counts, size: tuple[int, int], min_area: int) -> CleanedMask:
-    mask = decode_counts(counts, size)
-    mask, changed = remove_small_regions(mask, min_area, mode="holes")
-    unchanged = not changed
-    mask, changed = remove_small_regions(mask, min_area, mode="islands")
-    unchanged = unchanged and not changed
-    box = batched_mask_to_box(torch.as_tensor(mask).unsqueeze(0))[0]
-    return CleanedMask(not unchanged, counts if unchanged else encode_mask(mask), box)
+    """`remove_small_regions` (holes, then islands) on the window around the mask: the full image's result."""
+    cleanup = clean_counts(counts, size, min_area)
+    return CleanedMask(cleanup.changed, cleanup.counts, cleanup.box, cleanup.areas)
+
+
+def _clean_with_memo(
+    mask_key: Hashable, counts: Counts, size: tuple[int, int], min_area: int, memo: CleanupMemo
+) -> CleanedMask:
+    found = memo.setdefault(mask_key, [])
+    for item in found:
+        if item.areas[0] <= min_area <= item.areas[1]:
+            return item
+    item = clean_mask(counts, size, min_area)
+    found.append(item)
+    return item
 
 
 def remove_small_regions_all(
@@ -250,19 +263,16 @@ def remove_small_regions_all(
     """`SamAutomaticMaskGenerator.postprocess_small_regions` without touching its inputs.
 
     With `memo` and `mask_keys` (one hashable name per mask), each mask is cleaned once per area
-    across calls.
+    across calls at most, and once for all the areas that give the same result.
     """
     if len(counts) == 0:
         return Cleaned(np.zeros(0, dtype=np.int64), [], boxes.copy(), np.zeros(0, dtype=bool))
     cleaned: list[CleanedMask] = []
     for i, mask_counts in enumerate(counts):
-        key = (mask_keys[i], min_area) if memo is not None and mask_keys is not None else None
-        item = memo.get(key) if memo is not None and key is not None else None
-        if item is None:
-            item = clean_mask(mask_counts, size, min_area)
-            if memo is not None and key is not None:
-                memo[key] = item
-        cleaned.append(item)
+        if memo is not None and mask_keys is not None:
+            cleaned.append(_clean_with_memo(mask_keys[i], mask_counts, size, min_area, memo))
+        else:
+            cleaned.append(clean_mask(mask_counts, size, min_area))
     boxes_torch = torch.stack([item.box for item in cleaned])
     scores = torch.as_tensor([float(not item.changed) for item in cleaned])
     keep_by_nms = batched_nms(

@@ -5,7 +5,8 @@
 crops by NMS preferring smaller crops; then the small-region clean-up and its own NMS. The
 engine runs the very same steps (`filtering.py`) and records what each did; `build_funnel` turns
 those records into one row per candidate. The last count is the number of masks the official
-generator returns.
+generator returns; for a setting with post-filters beyond it (a maximum area, no border masks, top
+k), their stages follow the official ones and the last count is the official output filtered by them.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from samcompare.config import AmgConfig
+from samcompare.config import BEYOND_OFFICIAL, AmgConfig
 from samcompare.engine.filtering import CropTrace, NmsTrace
+from samcompare.engine.postfilters import BORDER, MAX_AREA, STAGES, TOP_K, PostFilterTrace
 
 CANDIDATES = "candidates"
 PRED_IOU = "pred_iou_thresh"
@@ -28,9 +30,11 @@ BOX_NMS = "box_nms"
 CROP_NMS = "crop_nms"
 SMALL_REGION_NMS = "small_region_nms"
 KEPT = "kept"
+# The post-filters beyond the official generator (engine/postfilters.py) are stages MAX_AREA, BORDER, TOP_K.
+POST_FILTER_STAGES = STAGES
 
 # Every fate, in pipeline order: a candidate's fate is the stage that dropped it, or KEPT.
-FATES = (PRED_IOU, STABILITY, CROP_EDGE, BOX_NMS, CROP_NMS, SMALL_REGION_NMS, KEPT)
+FATES = (PRED_IOU, STABILITY, CROP_EDGE, BOX_NMS, CROP_NMS, SMALL_REGION_NMS, MAX_AREA, BORDER, TOP_K, KEPT)
 _FATE_CODE = {name: code for code, name in enumerate(FATES)}
 
 STAGE_LABELS = {
@@ -41,20 +45,31 @@ STAGE_LABELS = {
     BOX_NMS: "box NMS in each crop",
     CROP_NMS: "NMS across crops",
     SMALL_REGION_NMS: "small-region clean-up NMS",
+    MAX_AREA: f"max area ({BEYOND_OFFICIAL})",
+    BORDER: f"border masks dropped ({BEYOND_OFFICIAL})",
+    TOP_K: f"top k by predicted_iou ({BEYOND_OFFICIAL})",
     KEPT: "kept",
 }
 
 
-def funnel_stages(config: AmgConfig, n_crops: int) -> tuple[str, ...]:
-    """The stages a setting goes through, in order: the crop stages only with crops, the clean-up only with an area."""
+def funnel_stages(config: AmgConfig, n_crops: int, clean_small_regions: bool = True) -> tuple[str, ...]:
+    """The stages a setting goes through, in order: the crop stages only with crops, the clean-up only with an
+    area (and a family whose generator runs it), each post-filter beyond the official generator only when the
+    setting has it."""
     stages = [CANDIDATES, PRED_IOU, STABILITY]
     if n_crops > 1:
         stages.append(CROP_EDGE)
     stages.append(BOX_NMS)
     if n_crops > 1:
         stages.append(CROP_NMS)
-    if config.min_mask_region_area > 0:
+    if clean_small_regions and config.min_mask_region_area > 0:
         stages.append(SMALL_REGION_NMS)
+    if config.max_mask_region_area is not None:
+        stages.append(MAX_AREA)
+    if config.drop_border_masks:
+        stages.append(BORDER)
+    if config.top_k is not None:
+        stages.append(TOP_K)
     stages.append(KEPT)
     return tuple(stages)
 
@@ -87,6 +102,13 @@ class Funnel:
     suppression_iou: np.ndarray  # (N,) float32 box IoU with that box, else NaN
     mask_id: np.ndarray  # (N,) int64 index of its mask in the result, -1 when dropped
     changed_by_cleanup: np.ndarray  # (N,) bool
+    # Post-filters (beyond the official generator): each output mask's final area (after the clean-up),
+    # its rank by predicted_iou among those reaching top_k (-1 elsewhere), the area limit in pixels.
+    final_area: np.ndarray | None = None  # (N,) int64, -1 for candidates the official generator dropped
+    top_k_rank: np.ndarray | None = None  # (N,) int64
+    max_area_px: float | None = None
+    # What the model family did to every candidate before the thresholds (SAM 2: m2m, low-res clean-up).
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.fate_code)
@@ -139,6 +161,20 @@ class Funnel:
             elif other >= 0:
                 by += f" (itself dropped by {FATES[int(self.fate_code[other])]})"
             return f"suppressed by {by}{where}, box IoU {_number(self.suppression_iou[candidate], 2)} > {threshold:g}"
+        if fate == MAX_AREA:
+            area = int(self.final_area[candidate]) if self.final_area is not None else -1
+            limit = f"{self.max_area_px:,.0f} px" if self.max_area_px is not None else "?"
+            given = config.max_mask_region_area
+            shown = f"{given} ({limit})" if given is not None and given.relative else limit
+            return f"area {area:,} px > max_mask_region_area {shown} ({BEYOND_OFFICIAL})"
+        if fate == BORDER:
+            return f"touches the image border: drop_border_masks ({BEYOND_OFFICIAL})"
+        if fate == TOP_K:
+            rank = int(self.top_k_rank[candidate]) + 1 if self.top_k_rank is not None else -1
+            return (
+                f"predicted_iou {_number(self.predicted_iou[candidate])} is number {rank} of the masks left; "
+                f"top_k keeps {config.top_k} ({BEYOND_OFFICIAL})"
+            )
         note = ", holes/islands removed" if self.changed_by_cleanup[candidate] else ""
         return f"kept as mask {int(self.mask_id[candidate])}{note}"
 
@@ -194,12 +230,19 @@ def build_funnel(
     crop_nms: NmsTrace | None,
     cleanup_changed: np.ndarray | None,
     cleanup_nms: NmsTrace | None,
+    post: PostFilterTrace | None = None,
+    final_areas: np.ndarray | None = None,
+    *,
+    notes: tuple[str, ...] = (),
+    clean_small_regions: bool = True,
 ) -> Funnel:
     """Assemble the funnel from the filters' traces.
 
     `merged_input` names the masks entering the NMS across crops; `crop_nms` traces it (None
     without crops, or when no mask reached it). The clean-up sees what that NMS kept, in its
-    output order, and its own NMS (`cleanup_nms`, None without a clean-up) orders the result.
+    output order, and its own NMS (`cleanup_nms`, None without a clean-up) orders the official
+    output. `post` traces the post-filters over that output (None without them), whose masks'
+    areas after the clean-up are `final_areas`.
     """
     offsets = np.cumsum([0] + [len(c.predicted_iou) for c in crops])
     total = int(offsets[-1])
@@ -252,10 +295,24 @@ def build_funnel(
         fate[cleanup_input[dropped]] = _FATE_CODE[SMALL_REGION_NMS]
         suppressed_by[cleanup_input[dropped]] = cleanup_input[cleanup_nms.suppressor[dropped]]
         suppression_iou[cleanup_input[dropped]] = cleanup_nms.iou[dropped]
-    final_ids = cleanup_input[cleanup_nms.keep] if cleanup_nms is not None else cleanup_input
+    official_ids = cleanup_input[cleanup_nms.keep] if cleanup_nms is not None else cleanup_input
+    final_area = top_k_rank = None
+    left_after_post: dict[str, int] = {}
+    if post is not None:
+        final_area = np.full(total, -1, dtype=np.int64)
+        if final_areas is not None:
+            final_area[official_ids] = final_areas
+        top_k_rank = np.full(total, -1, dtype=np.int64)
+        top_k_rank[official_ids] = post.rank
+        dropped = post.dropped_by >= 0
+        fate[official_ids[dropped]] = [_FATE_CODE[STAGES[code]] for code in post.dropped_by[dropped].tolist()]
+        left_after_post = {stage: post.left_after(stage) for stage in post.stages}
+        final_ids = official_ids[post.keep]
+    else:
+        final_ids = official_ids
     mask_id[final_ids] = np.arange(len(final_ids))
     n_crops = len(crops)
-    stages = funnel_stages(config, n_crops)
+    stages = funnel_stages(config, n_crops, clean_small_regions)
     after = {
         CANDIDATES: total,
         PRED_IOU: n_iou,
@@ -263,7 +320,8 @@ def build_funnel(
         CROP_EDGE: n_edge,
         BOX_NMS: n_box_nms,
         CROP_NMS: n_crop_nms,
-        SMALL_REGION_NMS: len(final_ids),
+        SMALL_REGION_NMS: len(official_ids),
+        **left_after_post,
         KEPT: len(final_ids),
     }
     return Funnel(
@@ -285,4 +343,8 @@ def build_funnel(
         suppression_iou=suppression_iou,
         mask_id=mask_id,
         changed_by_cleanup=changed,
+        notes=notes,
+        final_area=final_area,
+        top_k_rank=top_k_rank,
+        max_area_px=post.max_area_px if post is not None else None,
     )

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from segment_anything.modeling import Sam
 
 from samcompare.config import AmgConfig
 from samcompare.engine.cache import ComparisonCache, image_key, model_key
@@ -31,6 +30,7 @@ from samcompare.engine.candidates import (
 )
 from samcompare.engine.plan import CropTask, plan_crops
 from samcompare.engine.rle import Counts
+from samcompare.families import SAM, ModelFamily, family_of
 
 # Progress weight of one encoder pass, in decoder batches (vit_b at 1024 px on a CPU: ~4).
 EMBEDDING_WORK = 4.0
@@ -108,7 +108,7 @@ def _store(
 
 
 def gather(
-    model: Sam,
+    model: torch.nn.Module,
     image: np.ndarray,
     configs: Sequence[AmgConfig],
     cache: ComparisonCache,
@@ -124,23 +124,24 @@ def gather(
     ledgers, so the caller can go on reporting.
     """
     image_size = (int(image.shape[0]), int(image.shape[1]))
+    family = family_of(model)
     mkey = model_key(model)
     ikey = image_key(image)
-    mask_threshold = float(model.mask_threshold)
     plans = [plan_crops(config, image_size) for config in configs]
     ledgers = [WorkLedger() for _ in configs]
 
     def embedding_key(crop_box: tuple[int, ...]) -> tuple[Any, ...]:
         return ("embedding", mkey, ikey, crop_box)
 
-    def candidate_key(task: CropTask) -> tuple[Any, ...]:
-        return ("candidates", mkey, ikey, task.crop_box, task.grid_key, task.points_per_batch, mask_threshold)
+    def candidate_key(task: CropTask, config: AmgConfig) -> tuple[Any, ...]:
+        decode = family.decode_key(model, config)
+        return ("candidates", mkey, ikey, task.crop_box, task.grid_key, task.points_per_batch, *decode)
 
     # Group the work: crop box -> candidate key -> (task, offsets, users).
     crops: dict[tuple[int, ...], dict[tuple[Any, ...], _Group]] = {}
     for config_index, (config, tasks) in enumerate(zip(configs, plans, strict=True)):
         for crop_index, task in enumerate(tasks):
-            group = crops.setdefault(task.crop_box, {}).setdefault(candidate_key(task), _Group(task))
+            group = crops.setdefault(task.crop_box, {}).setdefault(candidate_key(task, config), _Group(task))
             group.offsets[float(config.stability_score_offset)] = None
             group.users.append((config_index, crop_index))
 
@@ -177,6 +178,7 @@ def gather(
         for key, group in groups.items():
             task, offsets, users = group.task, group.offsets, group.users
             first_config, first_crop = users[0]
+            decode_config = configs[first_config]  # every user has the same decode options (the key says so)
             ledger = ledgers[first_config]
             floor = lowest_floor(processing_floor(configs[i].pred_iou_thresh) for i, _ in users)
             candidates: CandidateSet | None = cache.get(key)
@@ -192,7 +194,7 @@ def gather(
                     candidates = None  # evicted: decode again
                 else:
                     tick = time.perf_counter()
-                    candidates, pending = complete(model, candidates, pending, floor)
+                    candidates, pending = complete(model, decode_config, candidates, pending, floor)
                     ledger.filtering += time.perf_counter() - tick
                     _store(cache, key, candidates, pending)
             if candidates is None:
@@ -221,6 +223,7 @@ def gather(
                 tick = time.perf_counter()
                 candidates, pending = decode_candidates(
                     model,
+                    decode_config,
                     embedding,
                     list(crop_box),
                     image_size,
@@ -259,6 +262,17 @@ class SettingCandidates:
     image_size: tuple[int, int]
     tasks: tuple[CropTask, ...]
     crops: tuple[CandidateSet, ...]
+    model: torch.nn.Module | None = field(default=None, repr=False)  # decoded by it: its family filters
+
+    @property
+    def family(self) -> ModelFamily:
+        return SAM if self.model is None else family_of(self.model)
+
+    def cleans_small_regions(self, config: AmgConfig) -> bool:
+        return self.family.cleans_small_regions(config)
+
+    def notes_for(self, config: AmgConfig) -> tuple[str, ...]:
+        return () if self.model is None else self.family.funnel_notes(self.model, config)
 
     def __len__(self) -> int:
         return sum(len(c) for c in self.crops)
@@ -291,6 +305,10 @@ class SettingCandidates:
         """None when `config` can be filtered from these candidates, else why not."""
         if plan_crops(config, self.image_size) != self.tasks:
             return "it decodes other crops, point grids or batches (points_per_side, crop settings, points_per_batch)"
+        if self.model is not None:
+            family = self.family
+            if family.decode_key(self.model, config) != family.decode_key(self.model, self.config):
+                return f"it decodes otherwise ({family.label}: mask_threshold, use_m2m, multimask_output, ...)"
         if float(config.stability_score_offset) not in self.offsets:
             return f"its stability_score_offset {config.stability_score_offset:g} was not computed"
         floor = processing_floor(config.pred_iou_thresh)
@@ -303,7 +321,7 @@ USE_SETTING_FLOOR = "setting"
 
 
 def setting_candidates(
-    model: Sam,
+    model: torch.nn.Module,
     image: np.ndarray,
     config: AmgConfig,
     *,
@@ -338,4 +356,4 @@ def setting_candidates(
     tasks = plan_crops(config, image_size)
     if progress is not None:
         progress(Progress("done", 0, config.name, 0, 0, 0, 0, 1.0, 1.0))
-    return SettingCandidates(config, image_size, tasks, tuple(collected[i] for i in range(len(tasks))))
+    return SettingCandidates(config, image_size, tasks, tuple(collected[i] for i in range(len(tasks))), model)

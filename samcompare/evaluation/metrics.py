@@ -324,12 +324,14 @@ def evaluate_from_ious(
     setting: str = "setting",
     pred_rles: Sequence[dict[str, Any]] | None = None,
     max_detections: int = MAX_DETECTIONS,
+    coco: bool = True,
 ) -> SettingMetrics:
     """Every metric of a set of masks from their (M, G) IoU rows against `gt`, their scores and areas.
 
     Rows are masks in any order (a subset of a larger pool is fine); matches name masks by row.
     `pred_rles`, when given, are the masks themselves: they are checked to be one per row and of
-    the ground truth's size, which catches rows and masks that went out of step.
+    the ground truth's size, which catches rows and masks that went out of step. Without `coco`,
+    AP and AR are left out (NaN): a search that maximises F1 need not pay for COCOeval each trial.
     """
     thresholds = check_thresholds(iou_thresholds)
     score_array = np.asarray(scores, dtype=np.float64).reshape(-1)
@@ -374,7 +376,7 @@ def evaluate_from_ious(
             )
         )
     best = matrix.max(axis=0) if count else np.zeros(objects)
-    ap, ar = coco_ap_ar(matrix, score_array, area_array, gt.areas, max_detections)
+    ap, ar = coco_ap_ar(matrix, score_array, area_array, gt.areas, max_detections) if coco else (math.nan, math.nan)
     return SettingMetrics(
         setting=setting,
         gt_objects=objects,

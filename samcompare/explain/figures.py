@@ -26,6 +26,10 @@ FATE_COLOURS = {
     "box_nms": "#d62728",
     "crop_nms": "#9467bd",
     "small_region_nms": "#e377c2",
+    # The post-filters beyond the official generator.
+    "max_mask_region_area": "#17becf",
+    "drop_border_masks": "#bcbd22",
+    "top_k": "#7f7f7f",
 }
 SETTING_COLOURS = qualitative.Plotly
 STAGE_LABELS_JA = {

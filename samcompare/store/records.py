@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from samcompare.config import GENERATOR_PARAMETERS, AmgConfig
+from samcompare.config import AmgConfig
 from samcompare.engine.cache import image_key
 from samcompare.engine.result import CacheUse, RunResult, StageTimings
 from samcompare.images import downscale
 from samcompare.results.exports.png import png_bytes
+from samcompare.results.labels import MaskLabels
 from samcompare.results.stats import summarize_run
 
 THUMBNAIL_SIDE = 160
@@ -66,9 +67,12 @@ class ResultRecord:
     cache_use: Mapping[str, int]
     masks_npz: bytes = field(repr=False)
     metrics: Mapping[str, Any] | None = None
+    labels: MaskLabels | None = None  # class names given to masks; None: none
 
     @classmethod
-    def from_result(cls, result: RunResult, metrics: Mapping[str, Any] | None = None) -> ResultRecord:
+    def from_result(
+        cls, result: RunResult, metrics: Mapping[str, Any] | None = None, labels: MaskLabels | None = None
+    ) -> ResultRecord:
         statistics = summarize_run(result).as_row()
         return cls(
             setting_name=result.config.name,
@@ -81,6 +85,7 @@ class ResultRecord:
             cache_use=asdict(result.cache_use),
             masks_npz=pack_masks(result),
             metrics=metrics,
+            labels=labels if labels else None,
         )
 
 
@@ -107,9 +112,14 @@ class RunRecord:
         results: Sequence[RunResult],
         source: str = "app",
         seconds: float | None = None,
+        labels: Sequence[MaskLabels | None] | None = None,
     ) -> RunRecord:
+        """`labels`: per result, the class names given to its masks (None: none)."""
         if source not in ("app", "batch"):
             raise ValueError(f"source must be 'app' or 'batch', got {source!r}")
+        per_result = list(labels) if labels is not None else [None] * len(results)
+        if len(per_result) != len(results):
+            raise ValueError(f"{len(per_result)} label sets for {len(results)} results")
         total = seconds if seconds is not None else sum(result.timings.total for result in results)
         return cls(
             image=ImageRecord.from_pixels(pixels, image_name),
@@ -118,14 +128,18 @@ class RunRecord:
             device=device,
             source=source,
             seconds=float(total),
-            results=tuple(ResultRecord.from_result(result) for result in results),
+            results=tuple(
+                ResultRecord.from_result(result, labels=names)
+                for result, names in zip(results, per_result, strict=True)
+            ),
         )
 
 
 def parameters_key(config: AmgConfig) -> str:
-    """The generator's parameters without the setting's name, as canonical JSON."""
+    """The setting's parameters without its name, as canonical JSON: the generator's, and the post-filters
+    beyond it when set (so a setting without them keeps the key it always had)."""
     data = config.to_dict()
-    return json.dumps({name: data[name] for name in GENERATOR_PARAMETERS}, sort_keys=True, separators=(",", ":"))
+    return json.dumps({k: v for k, v in data.items() if k != "name"}, sort_keys=True, separators=(",", ":"))
 
 
 # --- masks ------------------------------------------------------------------------------------

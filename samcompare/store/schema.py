@@ -74,7 +74,13 @@ CREATE TABLE batch_items (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1_DDL, V1_TO_V2)
+# Version 3: the class names a user gave to masks of a result (results/labels.py), kept with the run
+# so History's Open brings them back. NULL: no names (every mask is "object").
+V2_TO_V3 = """
+ALTER TABLE results ADD COLUMN labels_json TEXT;  -- MaskLabels.to_json(): {"mask id": "class name"}
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1_DDL, V1_TO_V2, V2_TO_V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 from samcompare.config import AmgConfig
 from samcompare.engine.result import RunResult
 from samcompare.results.exports.png import read_png
+from samcompare.results.labels import MaskLabels
 from samcompare.store.records import (
     ResultRecord,
     RunRecord,
@@ -89,6 +90,7 @@ class StoredResult:
     result: RunResult
     statistics: Mapping[str, Any]
     metrics: Mapping[str, Any] | None
+    labels: MaskLabels = MaskLabels()  # class names given to its masks
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,10 @@ class StoredRun:
     @property
     def run_results(self) -> tuple[RunResult, ...]:
         return tuple(stored.result for stored in self.results)
+
+    @property
+    def labels(self) -> tuple[MaskLabels, ...]:
+        return tuple(stored.labels for stored in self.results)
 
 
 @dataclass(frozen=True)
@@ -203,9 +209,11 @@ class ResultStore:
         results: Sequence[RunResult],
         source: str = "app",
         seconds: float | None = None,
+        labels: Sequence[MaskLabels | None] | None = None,
     ) -> int:
-        """Store one comparison (the engine's results for `pixels`); returns the new run's id."""
-        return self.add_record(RunRecord.from_results(pixels, image_name, model, device, results, source, seconds))
+        """Store one comparison (the engine's results for `pixels`, with any class names); returns the run's id."""
+        record = RunRecord.from_results(pixels, image_name, model, device, results, source, seconds, labels)
+        return self.add_record(record)
 
     def add_record(self, record: RunRecord) -> int:
         """Store a prepared run in one transaction; returns its id."""
@@ -217,6 +225,16 @@ class ResultStore:
         with self._write() as connection:
             changed = connection.execute(
                 "UPDATE results SET metrics_json = ? WHERE id = ?", (to_json(metrics), int(result_id))
+            ).rowcount
+        if changed != 1:
+            raise KeyError(f"no stored result with id {result_id}")
+
+    def set_labels(self, result_id: int, labels: MaskLabels) -> None:
+        """Keep the class names given to one stored result's masks (empty labels clear them)."""
+        text = labels.to_json() if labels else None
+        with self._write() as connection:
+            changed = connection.execute(
+                "UPDATE results SET labels_json = ? WHERE id = ?", (text, int(result_id))
             ).rowcount
         if changed != 1:
             raise KeyError(f"no stored result with id {result_id}")
@@ -268,8 +286,8 @@ class ResultStore:
         """Every setting's result of a run, in the run's order, without the image."""
         with self._connection() as connection:
             rows = connection.execute(
-                "SELECT id, setting_json, timings_json, cache_use_json, masks_npz, statistics_json, metrics_json "
-                "FROM results WHERE run_id = ? ORDER BY position",
+                "SELECT id, setting_json, timings_json, cache_use_json, masks_npz, statistics_json, metrics_json, "
+                "labels_json FROM results WHERE run_id = ? ORDER BY position",
                 (int(run_id),),
             ).fetchall()
         return tuple(
@@ -278,9 +296,18 @@ class ResultStore:
                 result=unpack_result(masks, setting, json.loads(timings), json.loads(cache_use)),
                 statistics=json.loads(statistics),
                 metrics=from_json(metrics),
+                labels=MaskLabels.from_json(labels),
             )
-            for result_id, setting, timings, cache_use, masks, statistics, metrics in rows
+            for result_id, setting, timings, cache_use, masks, statistics, metrics, labels in rows
         )
+
+    def pixels(self, image_key: str) -> np.ndarray:
+        """The stored image (RGB uint8, lossless), by its content hash."""
+        with self._connection() as connection:
+            row = connection.execute("SELECT pixels_png FROM images WHERE image_key = ?", (image_key,)).fetchone()
+        if row is None:
+            raise KeyError(f"no stored image {image_key}")
+        return read_png(row[0])
 
     def thumbnail(self, image_key: str) -> np.ndarray:
         """The stored thumbnail (RGB uint8) of an image, by its content hash."""
@@ -457,8 +484,8 @@ def _insert_run(connection: sqlite3.Connection, record: RunRecord) -> int:
     run_id = int(cursor.lastrowid or 0)
     connection.executemany(
         "INSERT INTO results (run_id, position, setting_name, setting_json, parameters_key, mask_count, "
-        "coverage_pct, statistics_json, timings_json, cache_use_json, masks_npz, metrics_json) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "coverage_pct, statistics_json, timings_json, cache_use_json, masks_npz, metrics_json, labels_json) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [_result_row(run_id, position, result) for position, result in enumerate(record.results)],
     )
     return run_id
@@ -478,6 +505,7 @@ def _result_row(run_id: int, position: int, result: ResultRecord) -> tuple[Any, 
         to_json(result.cache_use),
         result.masks_npz,
         to_json(result.metrics),
+        result.labels.to_json() if result.labels else None,
     )
 
 

@@ -3,9 +3,12 @@
 Every trial filters cached candidates (no network) and is scored from IoU rows computed once per
 mask; a proposed setting's score is what `evaluate` gives when the setting runs through the
 official generator (`reproduce`). A setting tuned on one image may not carry over to others:
-check it on a folder with the batch run.
+`tune_dataset` searches over many images (`dataset.py`: pairing by stem, the seeded split;
+`dataset_search.py`: one pool per image, the mean objective, validation as `evaluate` runs it).
 """
 
+from samcompare.tuning.dataset import DatasetError, DatasetImage, DatasetSplit, folder_images, split_images
+from samcompare.tuning.dataset_search import DatasetTuneResult, tune_dataset
 from samcompare.tuning.objectives import KINDS, Objective, ObjectiveError
 from samcompare.tuning.scoring import PoolScorer
 from samcompare.tuning.search import (
@@ -21,6 +24,10 @@ from samcompare.tuning.search import (
 
 __all__ = [
     "KINDS",
+    "DatasetError",
+    "DatasetImage",
+    "DatasetSplit",
+    "DatasetTuneResult",
     "Objective",
     "ObjectiveError",
     "PoolScorer",
@@ -31,5 +38,8 @@ __all__ = [
     "planned_work",
     "plans",
     "reproduce",
+    "folder_images",
+    "split_images",
     "tune",
+    "tune_dataset",
 ]

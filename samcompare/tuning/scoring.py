@@ -9,19 +9,26 @@ gets its own row per minimum area. So a trial costs milliseconds, and its figure
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from pycocotools import mask as mask_utils
 
 from samcompare.config import AmgConfig
 from samcompare.engine import RunResult, SettingCandidates, filter_setting
+from samcompare.engine.candidates import above_floor, processing_floor
 from samcompare.engine.filtering import CleanupMemo
-from samcompare.engine.rle import Counts, area_of, to_rle_dict
+from samcompare.engine.rle import Counts, area_of, nbytes_of, to_rle_dict
 from samcompare.evaluation.ground_truth import GroundTruth, size_mismatch
 from samcompare.evaluation.marks import Marks, MarksMetrics, marks_metrics_from_ious
 from samcompare.evaluation.metrics import DEFAULT_IOU_THRESHOLDS, SettingMetrics, evaluate_from_ious
 from samcompare.results.masks import segmentation_to_coco_rle
+
+if TYPE_CHECKING:
+    from samcompare.tuning.objectives import Objective
 
 Reference = GroundTruth | Marks
 MaskKey = tuple[int, int, int]  # crop index, candidate index, min_mask_region_area (0: the mask as decoded)
@@ -82,6 +89,61 @@ class PoolScorer:
         self._fill(keys, result.counts)
         rows = np.stack([self._rows[k] for k in keys]) if keys else np.zeros((0, len(self.reference_rles)))
         return rows, np.array([self._areas[k] for k in keys], dtype=np.float64)
+
+    def keep_reachable(self, floor: float, stability_floor: float) -> int:
+        """Drop the masks of candidates no setting of the search can keep; how many masks are left.
+
+        A setting keeps a candidate only above its `pred_iou_thresh` (>= `floor`), at or above its
+        `stability_score_thresh` (>= `stability_floor`) for its offset, and away from crop edges, so
+        every other candidate's RLE is dead weight. Its scores stay: the filters still see it.
+        """
+        crops = []
+        left = 0
+        for crop in self.candidates.crops:
+            reachable = above_floor(crop.iou_preds, processing_floor(floor)) & ~crop.near_crop_edge
+            if stability_floor > 0.0:
+                stable = torch.zeros_like(reachable)
+                for stability in crop.stability.values():
+                    stable |= stability >= stability_floor
+                reachable &= stable
+            keep = reachable.cpu().numpy()
+            counts = tuple(c if k else None for c, k in zip(crop.counts, keep.tolist(), strict=True))
+            left += sum(c is not None for c in counts)
+            crops.append(dataclasses.replace(crop, counts=counts))
+        self.candidates = dataclasses.replace(self.candidates, crops=tuple(crops))
+        return left
+
+    @property
+    def nbytes(self) -> int:
+        """What this pool holds: candidates (scores, boxes, RLEs), IoU rows, and masks cleaned so far."""
+        rows = sum(row.nbytes + 112 for row in self._rows.values()) + 100 * len(self._rows)
+        items = [item for found in self.cleanup_memo.values() for item in found]
+        cleaned = nbytes_of([item.counts for item in items if item.changed]) + 200 * len(items)
+        return sum(crop.nbytes for crop in self.candidates.crops) + rows + cleaned
+
+    def value(self, config: AmgConfig, objective: Objective) -> tuple[float, int]:
+        """The objective's value for `config` and its mask count, computing only what the objective needs.
+
+        F1 and recall need the matching at one IoU threshold, not COCOeval: what makes a trial over
+        many images cheap. The value equals `objective.score` of the full metrics.
+        """
+        result = self.filter(config)
+        rows, areas = self.ious(result)
+        reference = self.reference
+        if not isinstance(reference, GroundTruth):
+            good = len(reference.good)
+            marks = marks_metrics_from_ious(rows[:, :good], rows[:, good:], objective.iou_threshold, config.name)
+            return objective.score(marks), len(result)
+        metrics = evaluate_from_ious(
+            rows,
+            result.predicted_ious,
+            areas,
+            reference,
+            self.iou_thresholds if objective.kind == "ap" else (objective.iou_threshold,),
+            setting=config.name,
+            coco=objective.kind == "ap",
+        )
+        return objective.score(metrics), len(result)
 
     def filter(self, config: AmgConfig) -> RunResult:
         return filter_setting(self.candidates, config, trace=False, cleanup_memo=self.cleanup_memo)

@@ -17,10 +17,11 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from segment_anything.modeling import Sam
+import torch
 
 from samcompare.config import AmgConfig, ConfigError
 from samcompare.engine import ComparisonCache, Progress, ProgressCallback, setting_candidates
@@ -188,8 +189,151 @@ def _round(value: float) -> float:
     return round(round(value / THRESHOLD_STEP) * THRESHOLD_STEP, 6)
 
 
+def check_request(objective: Objective, reference: Reference, trials: int) -> None:
+    """One clear error for a search that cannot run: no trials, or an objective that does not fit the reference."""
+    if trials < 1:
+        raise ConfigError("trials", f"must be at least 1, got {trials}")
+    if objective.needs_marks == isinstance(reference, GroundTruth):
+        raise ObjectiveError(
+            "agreement needs marked masks" if objective.needs_marks else f"{objective.describe()} needs ground truth"
+        )
+
+
+def search_offsets(base: AmgConfig, space: SearchSpace) -> tuple[float, ...]:
+    """The stability offsets the search decodes: the base setting's first."""
+    return tuple(dict.fromkeys([float(base.stability_score_offset), *space.stability_score_offsets]))
+
+
+def search_floor(base: AmgConfig, space: SearchSpace) -> float:
+    """The lowest pred_iou_thresh any trial (or the start) can have: candidates are post-processed down to it."""
+    return min(space.pred_iou_thresh[0], base.pred_iou_thresh)
+
+
+def decode_plans(
+    model: torch.nn.Module,
+    image: np.ndarray,
+    reference: Reference,
+    plan_configs: Sequence[AmgConfig],
+    floor: float,
+    offsets: Sequence[float],
+    iou_thresholds: Sequence[float],
+    cache: ComparisonCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[PoolScorer]:
+    """One scorer per plan: the image decoded once per plan (progress over all plans as one bar)."""
+    scorers: list[PoolScorer] = []
+    for index, config in enumerate(plan_configs):
+
+        def report(step: Progress, index: int = index, name: str = config.name) -> None:
+            if progress is not None:
+                percent = 100.0 * (index + step.fraction) / len(plan_configs)
+                progress(dataclasses.replace(step, config_index=index, config_name=name, done=percent, total=100.0))
+
+        candidates = setting_candidates(
+            model, image, config, floor=floor, offsets=offsets, cache=cache, progress=report
+        )
+        scorers.append(PoolScorer(candidates, reference, iou_thresholds))
+    return scorers
+
+
+def plan_of(base: AmgConfig, plan_configs: Sequence[AmgConfig], image_size: tuple[int, int]) -> int | None:
+    """Which plan decodes what `base` decodes (None: the search leaves the start's plan out)."""
+    crops = plan_crops(base, image_size)
+    return next((i for i, c in enumerate(plan_configs) if plan_crops(c, image_size) == crops), None)
+
+
+@dataclass(frozen=True)
+class Proposals:
+    """How Optuna's suggestions become settings: the plans, the ranges, the area values and the offsets."""
+
+    plan_configs: tuple[AmgConfig, ...]
+    space: SearchSpace
+    areas: tuple[int, ...]
+    offsets: tuple[float, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        return [f"{c.points_per_side}/{c.crop_n_layers}" for c in self.plan_configs]
+
+    def propose(self, trial: Any) -> tuple[int, AmgConfig]:
+        """The plan index and the setting (named "tuned #N") of an Optuna trial."""
+        space = self.space
+        plan_index = 0
+        if len(self.plan_configs) > 1:
+            plan_index = self.labels.index(trial.suggest_categorical("plan", self.labels))
+        plan = self.plan_configs[plan_index]
+        changes: dict[str, object] = {
+            "pred_iou_thresh": trial.suggest_float("pred_iou_thresh", *space.pred_iou_thresh, step=THRESHOLD_STEP),
+            "stability_score_thresh": trial.suggest_float(
+                "stability_score_thresh", *space.stability_score_thresh, step=THRESHOLD_STEP
+            ),
+            "box_nms_thresh": trial.suggest_float("box_nms_thresh", *space.box_nms_thresh, step=THRESHOLD_STEP),
+            "min_mask_region_area": trial.suggest_categorical("min_mask_region_area", list(self.areas)),
+        }
+        if len(self.offsets) > 1:
+            changes["stability_score_offset"] = trial.suggest_categorical("stability_score_offset", list(self.offsets))
+        changes = {
+            k: _round(v) if isinstance(v, float) and k != "stability_score_offset" else v for k, v in changes.items()
+        }
+        return plan_index, plan.replace(name=f"tuned #{trial.number}", **changes)
+
+    def start(self, base: AmgConfig, image_size: tuple[int, int]) -> dict[str, object] | None:
+        """The base setting as Optuna parameters, when every value of it lies in the search space."""
+        params: dict[str, object] = {}
+        for name in ("pred_iou_thresh", "stability_score_thresh", "box_nms_thresh"):
+            low, high = getattr(self.space, name)
+            value = float(getattr(base, name))
+            if not low <= value <= high or _round(value) != value:
+                return None
+            params[name] = value
+        if base.min_mask_region_area not in self.areas:
+            return None
+        params["min_mask_region_area"] = base.min_mask_region_area
+        if len(self.offsets) > 1:
+            params["stability_score_offset"] = float(base.stability_score_offset)
+        if len(self.plan_configs) > 1:
+            index = plan_of(base, self.plan_configs, image_size)
+            if index is None:
+                return None
+            params["plan"] = self.labels[index]
+        return params
+
+
+def run_study(
+    proposals: Proposals,
+    score: Callable[[int, AmgConfig, int], float],
+    trials: int,
+    seed: int,
+    start: dict[str, object] | None = None,
+    on_trial: Callable[[int, int, float], None] | None = None,
+) -> None:
+    """Optuna's seeded TPE search: `score(plan index, setting, trial number)` for each of `trials` proposals.
+
+    `start` (Optuna parameters) is the first trial when given; `on_trial(done, total, best)` reports each.
+    """
+    import optuna
+
+    best = -math.inf
+    done = 0
+
+    def objective_function(trial: optuna.Trial) -> float:
+        nonlocal best, done
+        plan_index, config = proposals.propose(trial)
+        value = score(plan_index, config, trial.number)
+        best, done = max(best, value), done + 1
+        if on_trial is not None:
+            on_trial(done, trials, best)
+        return value
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    if start is not None:
+        study.enqueue_trial(start)
+    study.optimize(objective_function, n_trials=trials)
+
+
 def tune(
-    model: Sam,
+    model: torch.nn.Module,
     image: np.ndarray,
     reference: Reference,
     objective: Objective,
@@ -206,122 +350,39 @@ def tune(
     `base` (SAM's defaults when None) gives every parameter that is not searched, and is scored
     first. `on_trial(done, total, best_value)` reports the search's progress, `progress` the decodes'.
     """
-    import optuna
-
     base = base if base is not None else AmgConfig()
     space = space if space is not None else SearchSpace()
-    if trials < 1:
-        raise ConfigError("trials", f"must be at least 1, got {trials}")
-    if objective.needs_marks == isinstance(reference, GroundTruth):
-        raise ObjectiveError(
-            "agreement needs marked masks" if objective.needs_marks else f"{objective.describe()} needs ground truth"
-        )
+    check_request(objective, reference, trials)
     thresholds = _iou_thresholds(objective, reference)
     image_size = (int(image.shape[0]), int(image.shape[1]))
     plan_configs = plans(base, space)
-    offsets = tuple(dict.fromkeys([float(base.stability_score_offset), *space.stability_score_offsets]))
-    floor = min(space.pred_iou_thresh[0], base.pred_iou_thresh)
+    offsets = search_offsets(base, space)
     tick = time.perf_counter()
-    scorers: list[PoolScorer] = []
-    for index, config in enumerate(plan_configs):
-
-        def report(step: Progress, index: int = index, name: str = config.name) -> None:
-            if progress is not None:
-                percent = 100.0 * (index + step.fraction) / len(plan_configs)
-                progress(dataclasses.replace(step, config_index=index, config_name=name, done=percent, total=100.0))
-
-        candidates = setting_candidates(
-            model, image, config, floor=floor, offsets=offsets, cache=cache, progress=report
-        )
-        scorers.append(PoolScorer(candidates, reference, thresholds))
+    scorers = decode_plans(
+        model, image, reference, plan_configs, search_floor(base, space), offsets, thresholds, cache, progress
+    )
     decode_seconds = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    base_plan = next(
-        (i for i, c in enumerate(plan_configs) if plan_crops(c, image_size) == plan_crops(base, image_size)), None
-    )
+    base_plan = plan_of(base, plan_configs, image_size)
     if base_plan is None:
-        base_scorer = PoolScorer(
-            setting_candidates(model, image, base, cache=cache, progress=progress), reference, thresholds
-        )
+        base_candidates = setting_candidates(model, image, base, cache=cache, progress=progress)
+        base_scorer = PoolScorer(base_candidates, reference, thresholds)
     else:
         base_scorer = scorers[base_plan]
     _, base_metrics = base_scorer.score(base)
     base_trial = Trial(-1, base, objective.score(base_metrics), base_metrics)
 
-    areas = space.area_values(image_size)
+    proposals = Proposals(tuple(plan_configs), space, tuple(space.area_values(image_size)), offsets)
     found: list[Trial] = []
-    best_value = -math.inf
 
-    def proposal(trial: optuna.Trial) -> tuple[int, AmgConfig]:
-        plan_index = 0
-        if len(plan_configs) > 1:
-            labels = [f"{c.points_per_side}/{c.crop_n_layers}" for c in plan_configs]
-            plan_index = labels.index(trial.suggest_categorical("plan", labels))
-        plan = plan_configs[plan_index]
-        changes: dict[str, object] = {
-            "pred_iou_thresh": trial.suggest_float("pred_iou_thresh", *space.pred_iou_thresh, step=THRESHOLD_STEP),
-            "stability_score_thresh": trial.suggest_float(
-                "stability_score_thresh", *space.stability_score_thresh, step=THRESHOLD_STEP
-            ),
-            "box_nms_thresh": trial.suggest_float("box_nms_thresh", *space.box_nms_thresh, step=THRESHOLD_STEP),
-            "min_mask_region_area": trial.suggest_categorical("min_mask_region_area", areas),
-        }
-        if len(offsets) > 1:
-            changes["stability_score_offset"] = trial.suggest_categorical("stability_score_offset", list(offsets))
-        changes = {
-            k: _round(v) if isinstance(v, float) and k != "stability_score_offset" else v for k, v in changes.items()
-        }
-        name = f"tuned #{trial.number}"
-        return plan_index, plan.replace(name=name, **changes)
-
-    def objective_function(trial: optuna.Trial) -> float:
-        nonlocal best_value
-        plan_index, config = proposal(trial)
+    def score(plan_index: int, config: AmgConfig, number: int) -> float:
         _, metrics = scorers[plan_index].score(config)
-        value = objective.score(metrics)
-        found.append(Trial(trial.number, config, value, metrics))
-        best_value = max(best_value, value)
-        if on_trial is not None:
-            on_trial(len(found), trials, best_value)
-        return value
+        found.append(Trial(number, config, objective.score(metrics), metrics))
+        return found[-1].value
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    start = _start_params(base, plan_configs, space, areas, offsets, image_size)
-    if start is not None:
-        study.enqueue_trial(start)
-    study.optimize(objective_function, n_trials=trials)
+    run_study(proposals, score, trials, seed, proposals.start(base, image_size), on_trial)
     return TuneResult(objective, base_trial, tuple(found), seed, time.perf_counter() - tick, decode_seconds)
-
-
-def _start_params(
-    base: AmgConfig,
-    plan_configs: Sequence[AmgConfig],
-    space: SearchSpace,
-    areas: list[int],
-    offsets: tuple[float, ...],
-    image_size: tuple[int, int],
-) -> dict[str, object] | None:
-    """The base setting as a first trial, when every value of it lies in the search space."""
-    params: dict[str, object] = {}
-    for name in ("pred_iou_thresh", "stability_score_thresh", "box_nms_thresh"):
-        low, high = getattr(space, name)
-        value = float(getattr(base, name))
-        if not low <= value <= high or _round(value) != value:
-            return None
-        params[name] = value
-    if base.min_mask_region_area not in areas:
-        return None
-    params["min_mask_region_area"] = base.min_mask_region_area
-    if len(offsets) > 1:
-        params["stability_score_offset"] = float(base.stability_score_offset)
-    if len(plan_configs) > 1:
-        matching = [c for c in plan_configs if plan_crops(c, image_size) == plan_crops(base, image_size)]
-        if not matching:
-            return None
-        params["plan"] = f"{matching[0].points_per_side}/{matching[0].crop_n_layers}"
-    return params
 
 
 @dataclass(frozen=True)
@@ -335,21 +396,14 @@ class Reproduction:
 
 
 def reproduce(
-    model: Sam, image: np.ndarray, reference: Reference, objective: Objective, config: AmgConfig
+    model: torch.nn.Module, image: np.ndarray, reference: Reference, objective: Objective, config: AmgConfig
 ) -> Reproduction:
-    """Run `config` through `SamAutomaticMaskGenerator` and score its records as `evaluate` does."""
-    import torch
-    from segment_anything import SamAutomaticMaskGenerator
-
+    """Run `config` through the official generator, then its post-filters if any; score it as `evaluate` does."""
+    from samcompare.engine.postfilters import official_then_post_filters
     from samcompare.evaluation.marks import evaluate_marks
     from samcompare.evaluation.metrics import evaluate_run
 
-    generator = SamAutomaticMaskGenerator(model, **config.to_kwargs())
-    with torch.inference_mode():
-        try:
-            records = generator.generate(image)
-        except IndexError:  # crop layers and no mask left: the official code raises; no masks
-            records = []
+    records = official_then_post_filters(model, image, config)
     if isinstance(reference, GroundTruth):
         metrics: SettingMetrics | MarksMetrics = evaluate_run(
             records, reference, _iou_thresholds(objective, reference), setting=config.name

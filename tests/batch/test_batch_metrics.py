@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,12 +65,38 @@ def test_metrics_are_added_later_without_running_an_image_again(
     )
     report = (out / "report.html").read_text()
     assert 'id="distribution-f1"' in report and "lowest F1 at IoU 0.5" in report
+    assert_paired_agrees_with_images(out, images, report, messages)
     # Again: nothing to run and nothing to score; the same files.
     messages.clear()
     run_batch(request_for(scene_folder, out, gt_dir=gt_dir), echo=messages.append, progress=False)
     assert any("3 scored now" not in m and "; 0 scored now" in m for m in messages)
     again = pd.read_csv(out / "images.csv")
     assert again.drop(columns="seconds").equals(images.drop(columns="seconds"))
+
+
+def assert_paired_agrees_with_images(out, images: pd.DataFrame, report: str, messages: list[str]) -> None:  # noqa: ANN001
+    """paired.csv, the report's verdict and the printed one say what images.csv says, counted here by hand."""
+    from scipy.stats import wilcoxon
+
+    paired = pd.read_csv(out / "paired.csv")
+    assert list(paired.columns) == [
+        "setting", "baseline", "images", "wins", "losses", "ties", "mean_delta_f1_50", "ci_low", "ci_high", "p_value",
+    ]  # fmt: skip
+    (row,) = paired.itertuples()
+    assert (row.setting, row.baseline) == (CONFIGS[1].name, CONFIGS[0].name)
+    wide = images[images["f1_50"].notna()].pivot(index="image", columns="setting", values="f1_50")
+    delta = wide[CONFIGS[1].name] - wide[CONFIGS[0].name]
+    assert row.images == len(delta) == len(WITH_TRUTH)
+    assert (row.wins, row.losses, row.ties) == ((delta > 0).sum(), (delta < 0).sum(), (delta == 0).sum())
+    assert row.mean_delta_f1_50 == pytest.approx(delta.mean(), abs=1e-6)
+    assert row.ci_low <= row.mean_delta_f1_50 <= row.ci_high
+    nonzero = delta[delta != 0]
+    expected_p = 1.0 if nonzero.empty else wilcoxon(nonzero).pvalue
+    assert row.p_value == pytest.approx(expected_p, abs=1e-6)
+    verdict_start = f"{CONFIGS[1].name} "
+    (said,) = [m for m in messages if m.startswith(verdict_start) and f"{CONFIGS[0].name} on" in m or "even on" in m]
+    assert f"{row.images} images" in said and f"{row.mean_delta_f1_50:+.2f}" in said
+    assert html.escape(said) in report
 
 
 def test_a_bad_ground_truth_folder_stops_before_any_image_runs(scene_folder: SceneFolder, tmp_path) -> None:

@@ -69,9 +69,10 @@ def count_network_calls(model):
     def on_decoder(*_: Any) -> None:
         counts.decoder += 1
 
+    decoder = model.mask_decoder if hasattr(model, "mask_decoder") else model.sam_mask_decoder  # SAM 2's name
     handles = [
         model.image_encoder.register_forward_hook(on_encoder),
-        model.mask_decoder.register_forward_hook(on_decoder),
+        decoder.register_forward_hook(on_decoder),
     ]
     try:
         yield counts

@@ -10,8 +10,9 @@ import torch
 from segment_anything.modeling import Sam
 from segment_anything.utils.amg import batched_mask_to_box, mask_to_rle_pytorch, rle_to_mask, uncrop_masks
 
-from samcompare.engine.candidates import _upscale_logits
+from samcompare.config import AmgConfig
 from samcompare.engine.rle import area_of, decode_counts, encode_crop_logits, encode_mask, to_rle_dict
+from samcompare.families import SAM
 
 
 def random_case(rng: np.random.Generator, trial: int) -> tuple[list[int], int, int, torch.Tensor]:
@@ -63,11 +64,11 @@ def test_full_mask_round_trip():
 @pytest.mark.parametrize("input_size", [(1024, 768), (768, 1024), (1024, 1024), (333, 1024), (1024, 5), (1, 1024)])
 @pytest.mark.parametrize("crop_size", [None, (500, 400)])
 def test_upscaling_equals_postprocess_masks(input_size, crop_size):
-    """`_upscale_logits` trims and skips work of `Sam.postprocess_masks` but must give the same logits."""
+    """SAM's `upscale` trims and skips work of `Sam.postprocess_masks` but must give the same logits."""
     model = SimpleNamespace(image_encoder=SimpleNamespace(img_size=1024))
     torch.manual_seed(0)
     low_res = torch.randn(2, 3, 256, 256) * 5
     target = input_size if crop_size is None else crop_size
     expected = Sam.postprocess_masks(model, low_res, input_size, target)  # type: ignore[arg-type]
-    actual = _upscale_logits(model, low_res, input_size, target)  # type: ignore[arg-type]
+    actual = SAM.upscale(model, low_res, input_size, target, AmgConfig())  # type: ignore[arg-type]
     assert actual.shape == expected.shape and torch.equal(actual, expected)

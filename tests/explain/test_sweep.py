@@ -113,3 +113,22 @@ def test_candidates_that_do_not_reach_a_cell_are_refused(blob_sam):
         sweep(candidates, [SweepAxis("pred_iou_thresh", (0.5, 0.9))])
     with pytest.raises(ValueError, match="other crops"):
         sweep(candidates, [SweepAxis("pred_iou_thresh", (0.9,))], base=AmgConfig(points_per_side=5))
+
+
+def test_post_filters_hold_in_every_cell_and_top_k_sweeps(blob_sam):
+    """Cells of a base with post-filters beyond the official generator equal its output filtered by them."""
+    from samcompare.engine.postfilters import official_then_post_filters
+
+    image = scene(36, 96, 112)
+    base = AmgConfig(points_per_side=6, max_mask_region_area="8%", drop_border_masks=True, pred_iou_thresh=0.5)
+    grid = run_sweep(
+        blob_sam, image, base, [SweepAxis("stability_score_thresh", (0.0, 0.8)), SweepAxis("top_k", (2, 5, 50))]
+    )
+    for row in range(len(grid.frame)):
+        config = grid.config_at(row)
+        assert config.max_mask_region_area is not None and config.drop_border_masks
+        assert grid.frame["masks"].iloc[row] == len(official_then_post_filters(blob_sam, image, config)), config.name
+    assert set(grid.frame["masks"]) >= {2, 5}
+    assert parse_values("top_k", "1:10:4") == (1.0, 4.0, 7.0, 10.0)
+    with pytest.raises(SweepError, match="at least 1"):
+        SweepAxis("top_k", (0,))

@@ -114,5 +114,13 @@ def test_every_official_checkpoint_lists_its_published_size():
     from samcompare.models.catalogue import MODEL_CATALOGUE, OFFICIAL_MODELS, human_size
 
     sizes = {name: MODEL_CATALOGUE[name].size_bytes for name in OFFICIAL_MODELS}
-    assert sizes == {"vit_h": 2_564_550_879, "vit_l": 1_249_524_607, "vit_b": 375_042_383}
+    assert sizes == {
+        "vit_h": 2_564_550_879,
+        "vit_l": 1_249_524_607,
+        "vit_b": 375_042_383,
+        "sam2.1_hiera_tiny": 156_008_466,
+        "sam2.1_hiera_small": 184_416_285,
+        "sam2.1_hiera_base_plus": 323_606_802,
+        "sam2.1_hiera_large": 898_083_611,
+    }
     assert human_size(sizes["vit_l"]) == "1.2 GB"

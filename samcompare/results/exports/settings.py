@@ -1,4 +1,4 @@
-"""A setting as a file: JSON to load back into samcompare, Python to run with segment_anything alone."""
+"""A setting as a file: JSON to load back into samcompare, Python to run with its family's official generator."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ def setting_json_bytes(config: AmgConfig) -> bytes:
     return (config.to_json() + "\n").encode("utf-8")
 
 
-def setting_code_bytes(config: AmgConfig, checkpoint: str = "sam_vit_h_4b8939.pth", model_type: str = "vit_h") -> bytes:
-    """`AmgConfig.to_code()` as UTF-8: a script that reproduces the setting."""
-    return config.to_code(checkpoint=checkpoint, model_type=model_type).encode("utf-8")
+def setting_code_bytes(config: AmgConfig, model: str | None = None) -> bytes:
+    """`AmgConfig.to_code(model)` as UTF-8: a script that reproduces the setting on `model` (default: its own)."""
+    return config.to_code(model).encode("utf-8")
 
 
 def write_setting_json(path: str | Path, config: AmgConfig) -> Path:
@@ -23,9 +23,7 @@ def write_setting_json(path: str | Path, config: AmgConfig) -> Path:
     return target
 
 
-def write_setting_code(
-    path: str | Path, config: AmgConfig, checkpoint: str = "sam_vit_h_4b8939.pth", model_type: str = "vit_h"
-) -> Path:
+def write_setting_code(path: str | Path, config: AmgConfig, model: str | None = None) -> Path:
     target = Path(path)
-    target.write_bytes(setting_code_bytes(config, checkpoint, model_type))
+    target.write_bytes(setting_code_bytes(config, model))
     return target
