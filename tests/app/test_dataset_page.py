@@ -13,7 +13,7 @@ from samcompare.config import AmgConfig
 from samcompare.evaluation.paired import paired_against_first
 from samcompare.results.exports.label_map import write_label_map_png
 from samcompare.samples import HELDOUT_DIR, sample_ground_truth
-from tests.app.conftest import DASHBOARD, TIMEOUT_S
+from tests.app.conftest import DASHBOARD, TIMEOUT_S, setting_names
 
 DATASET_PAGE = "pages/dataset.py"
 SETTINGS = (
@@ -65,7 +65,7 @@ def test_tune_over_a_stored_batch_then_add_the_best(
     at.button(key="dataset_add").click().run()
     assert "Added “tuned f1_50”" in texts(at.success)
     at.switch_page("pages/compare.py").run()
-    assert [w.value for w in at.text_input if w.key.endswith("_name")][-1] == "tuned f1_50"
+    assert setting_names(at)[-1] == "tuned f1_50"
 
 
 def test_a_wrong_ground_truth_folder_says_so(batch_out: Path, tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 from samcompare.results.labels import MaskLabels
 from samcompare.store import ResultStore
 from samcompare_app.downloads import EXPORT_FORMATS, ExportRequest
-from tests.app.conftest import DASHBOARD, TIMEOUT_S, setting_inputs
+from samcompare_app.results_view import _table_key
+from tests.app.conftest import DASHBOARD, TIMEOUT_S, edit_settings
 
 HISTORY_PAGE = "pages/history.py"
 
@@ -27,7 +28,7 @@ def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _select_rows(at: AppTest, index: int, rows: list[int]) -> None:
     run = at.session_state["comparison_run"]
-    at.session_state[f"mask_table_{run.run_id}_{index}"] = {"selection": {"rows": rows, "columns": []}}
+    at.session_state[_table_key(run, index)] = {"selection": {"rows": rows, "columns": []}}
     at.run()
 
 
@@ -73,8 +74,7 @@ def test_names_stay_with_the_masks_a_refilter_keeps(own_home: Path, ran_app: App
     ran_app.button(key=f"class_apply_{run.run_id}_0").click().run()  # "object": clears, nothing named
     ran_app.session_state["mask_labels"] = {(run.run_id, 0): MaskLabels.from_mapping({0: "cat", 3: "dog"})}
     ran_app.run()
-    setting_inputs(ran_app, "top_k")[0].set_value(len(run.results[0]))  # a post-filter that keeps every mask
-    ran_app.run()
+    edit_settings(ran_app, {0: {"top_k": len(run.results[0])}})  # a post-filter that keeps every mask
     again = ran_app.session_state["comparison_run"]
     assert again.run_id != run.run_id and again.network_free
     assert again.labels[0] == MaskLabels.from_mapping({0: "cat", 3: "dog"})
@@ -82,15 +82,13 @@ def test_names_stay_with_the_masks_a_refilter_keeps(own_home: Path, ran_app: App
 
 def test_post_filters_in_the_editor_refilter_from_cache_and_are_validated(ran_app: AppTest) -> None:
     first = ran_app.session_state["comparison_run"]
-    area = [w for w in ran_app.text_input if w.key.endswith("_max_mask_region_area")][0]
-    area.set_value("5%").run()
-    [w for w in ran_app.checkbox if w.key.endswith("_drop_border_masks")][0].check().run()
+    edit_settings(ran_app, {0: {"max_mask_region_area": "5%"}})
+    edit_settings(ran_app, {0: {"drop_border_masks": True}})
     second = ran_app.session_state["comparison_run"]
     config = second.results[0].config
     assert str(config.max_mask_region_area) == "5%" and config.drop_border_masks
     assert second.network_free and len(second.results[0]) < len(first.results[0])
     assert "max_mask_region_area" in second.results[0].funnel.stages
-    area = [w for w in ran_app.text_input if w.key.endswith("_max_mask_region_area")][0]
-    area.set_value("big").run()
+    edit_settings(ran_app, {0: {"max_mask_region_area": "big"}})
     assert any("neither a number of pixels" in str(error.value) for error in ran_app.error)
     assert ran_app.session_state["comparison_run"].results[0].config.max_mask_region_area is not None  # kept
