@@ -15,14 +15,14 @@ from streamlit.elements.lib.mutable_status_container import StatusContainer
 from streamlit.runtime.scriptrunner import StopException
 
 from samcompare.engine import Progress
-from samcompare.estimate import RunEstimate, estimate_run
+from samcompare.estimate import RunEstimate, estimate_comparison
 from samcompare.models import ModelLoadError
 from samcompare.models.catalogue import model_type_of
 from samcompare_app.comparison import ComparisonRun, refilter, run_comparison
 from samcompare_app.history import record_run
 from samcompare_app.image_input import ActiveImage, image_picker
 from samcompare_app.mask_labels import all_labels
-from samcompare_app.resources import cached_model, device_name, is_demo, shared_comparison_cache
+from samcompare_app.resources import cached_models, device_name, is_demo, shared_comparison_cache
 from samcompare_app.results_view import show_results
 from samcompare_app.run_control import describe_progress, say_after_stop, speed_calibration, stopped_message
 from samcompare_app.settings_editor import settings_editor
@@ -64,7 +64,7 @@ def refilter_now(
 ) -> str | None:
     """A threshold-only change: filter the cached candidates again (no network); None, or why it failed."""
     try:
-        model = cached_model(model_name, device)
+        model = cached_models(model_name, device, configs)
         tick = time.perf_counter()
         new_run = refilter(
             model,
@@ -78,7 +78,7 @@ def refilter_now(
             store(CLEANUP_MEMOS_KEY),
         )
     except ModelLoadError as error:
-        return tr(f"Cannot load the model {model_name}: {error}", f"モデル {model_name} を読み込めません: {error}")
+        return tr(f"Cannot load the model {error}", f"モデルを読み込めません: {error}")
     except Exception as error:  # noqa: BLE001 - any failure is shown; the previous results stay
         return f"{type(error).__name__}: {error}"
     finish(new_run, history_key, automatic, estimate, time.perf_counter() - tick)
@@ -117,11 +117,11 @@ def run_now(
     try:
         try:
             with st.spinner(tr("Loading the model…", "モデルを読み込み中…")):
-                model = cached_model(model_name, device)
+                model = cached_models(model_name, device, configs)
         except ModelLoadError as error:
             st.session_state[RUN_NOTICE_KEY] = (
                 "error",
-                tr(f"Cannot load the model {model_name}: {error}", f"モデル {model_name} を読み込めません: {error}"),
+                tr(f"Cannot load the model {error}", f"モデルを読み込めません: {error}"),
             )
             return False
         status = st.status(
@@ -229,17 +229,7 @@ def work_area(model_name: str, device: str, image: ActiveImage) -> None:
 
     history_key = (image.key, model_name, device)
     already_run = store(NETWORK_HISTORY_KEY).get(history_key, ())
-    calibration = speed_calibration()
-    model_type = model_type_of(model_name)
-    estimate = estimate_run(
-        model_type,
-        device,
-        image.pixels.shape,
-        configs,
-        already_run,
-        cold=not calibration.is_warm(model_name, device),
-        speed=calibration.speed(model_type, device),
-    )
+    estimate = estimate_comparison(model_name, device, image.pixels.shape, configs, already_run, speed_calibration())
     run = current_run()
     same_input = run is not None and (run.image_key, run.model_name, run.device) == history_key
     changed = run is None or not same_input or run.configs != tuple(configs)

@@ -23,9 +23,9 @@ run = require_run(tr("the settings of the last run are evaluated here.", "ここ
 st.caption(
     tr(
         f"The last comparison: {run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px), "
-        f"{len(run.results)} settings, model {run.model_name}.",
+        f"{len(run.results)} settings, model {run.models_text}.",
         f"最後の比較: {run.image_name}（{run.image.shape[1]} × {run.image.shape[0]} px）、設定 {len(run.results)} 個、"
-        f"モデル {run.model_name}。",
+        f"モデル {run.models_text}。",
     )
 )
 st.subheader(tr("Ground truth", "正解データ"))

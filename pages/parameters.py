@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from samcompare.config import GENERATOR_PARAMETERS, POST_FILTER_PARAMETERS, AmgConfig
+from samcompare.config import (
+    FAMILY_DEFAULTS,
+    GENERATOR_PARAMETERS,
+    POST_FILTER_PARAMETERS,
+    SAM2_ONLY_PARAMETERS,
+    AmgConfig,
+)
 from samcompare.help_text import parameter_help, parameter_label
 from samcompare_app.parameter_examples import (
     MODEL_EXAMPLES,
@@ -34,6 +40,11 @@ TEXT = {
         "order, after every official stage. A setting without them gives exactly the official masks; "
         "the setting's Python code adds the few lines that apply them.",
         "off": "off",
+        "sam2": "SAM 2.1's own parameters",
+        "sam2_intro": "`SAM2AutomaticMaskGenerator` takes every argument above (with `pred_iou_thresh` 0.8 by "
+        "default, and `min_mask_region_area` applied to the low-resolution logits) and these three more. "
+        "Choose a SAM 2.1 model for a setting in the settings table (its Model column) to use them; a SAM "
+        "model refuses them.",
     },
     "ja": {
         "title": "パラメータ解説",
@@ -50,6 +61,10 @@ TEXT = {
         "適用します。使わない設定のマスクは公式とまったく同じです。設定の Python コードには、これらを適用する"
         "数行が加わります。",
         "off": "なし",
+        "sam2": "SAM 2.1 固有のパラメータ",
+        "sam2_intro": "`SAM2AutomaticMaskGenerator` は上のすべての引数（`pred_iou_thresh` の既定は 0.8、"
+        "`min_mask_region_area` は低解像度のロジットに適用）に加えて、次の 3 つを取ります。使うには設定の表の"
+        "モデル列でその設定に SAM 2.1 のモデルを選んでください。SAM のモデルではエラーになります。",
     },
 }
 RECORD_EXAMPLE = """{"segmentation": ..., "area": 812, "bbox": [40, 22, 31, 35], "predicted_iou": 0.97,
@@ -104,4 +119,12 @@ st.markdown(text["beyond_intro"])
 for parameter in POST_FILTER_PARAMETERS:
     st.subheader(f"{parameter_label(parameter, lang)} · `{parameter}`")
     st.caption(f"{text['default']}: {text['off']}")
+    st.markdown(parameter_help(parameter, lang))
+
+st.header(text["sam2"])
+st.markdown(text["sam2_intro"])
+sam2_defaults = FAMILY_DEFAULTS["sam2"]
+for parameter in SAM2_ONLY_PARAMETERS:
+    st.subheader(f"{parameter_label(parameter, lang)} · `{parameter}`")
+    st.caption(f"{text['default']}: `{getattr(sam2_defaults, parameter)!r}`")
     st.markdown(parameter_help(parameter, lang))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from samcompare.config import AmgConfig
 from samcompare.models import ModelLoadError
 from samcompare_app.resources import cached_model
 from samcompare_app.results_view import require_run
@@ -24,22 +25,21 @@ run = require_run(tr("this page explains the masks of the current run.", "この
 
 st.caption(
     tr(
-        f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.model_name} on "
+        f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.models_text} on "
         f"{run.device} · {len(run.results)} settings",
         f"{run.image_name}（{run.image.shape[1]} × {run.image.shape[0]} px） · "
-        f"モデル {run.model_name}（{run.device}） · 設定 {len(run.results)} 個",
+        f"モデル {run.models_text}（{run.device}） · 設定 {len(run.results)} 個",
     )
 )
 
 
-def load_model():  # noqa: ANN201 - the loaded SAM, only when a section needs the network or its cache
+def load_model(config: AmgConfig):  # noqa: ANN201 - a setting's model, only when a section needs the network
+    name = config.model or run.model_name
     try:
-        return cached_model(run.model_name, run.device)
+        return cached_model(name, run.device)
     except ModelLoadError as error:
         st.error(
-            tr(
-                f"Cannot load the model {run.model_name}: {error}", f"モデル {run.model_name} を読み込めません: {error}"
-            ),
+            tr(f"Cannot load the model {name}: {error}", f"モデル {name} を読み込めません: {error}"),
             icon=":material/block:",
         )
         st.stop()

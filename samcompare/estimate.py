@@ -35,6 +35,23 @@ ENCODER_SECONDS: dict[tuple[str, str], float] = {
     ("vit_b", "cuda"): 0.1,
     ("vit_t", "cuda"): 0.02,
     ("demo", "cuda"): 0.01,
+    # SAM 2.1 (Hiera): the tiny one measured here on 2 CPU cores at 1024 px; the rest and CUDA scaled by size.
+    ("sam2.1_hiera_t", "cpu"): 4.0,
+    ("sam2.1_hiera_s", "cpu"): 5.0,
+    ("sam2.1_hiera_b+", "cpu"): 10.0,
+    ("sam2.1_hiera_l", "cpu"): 28.0,
+    ("sam2.1_hiera_t", "cuda"): 0.05,
+    ("sam2.1_hiera_s", "cuda"): 0.06,
+    ("sam2.1_hiera_b+", "cuda"): 0.1,
+    ("sam2.1_hiera_l", "cuda"): 0.25,
+}
+# SAM 2's mask decoder also reads the high-resolution features and up-scales at 256 x 256: on a CPU
+# one batch of 64 points took about 8 times SAM's (measured with a Hiera-tiny at 1024 px).
+DECODER_FACTOR: dict[str, float] = {
+    "sam2.1_hiera_t": 8.0,
+    "sam2.1_hiera_s": 8.0,
+    "sam2.1_hiera_b+": 8.0,
+    "sam2.1_hiera_l": 8.0,
 }
 # Seconds for one decoder batch of 64 points: a fixed part, plus upscaling and scoring 3 masks per
 # point at the crop's own resolution (per megapixel of crop).
@@ -52,11 +69,19 @@ STARTUP_SECONDS: dict[tuple[str, str], float] = {
     ("vit_b", "cpu"): 15.0,
     ("vit_t", "cpu"): 6.0,
     ("demo", "cpu"): 8.0,
+    ("sam2.1_hiera_t", "cpu"): 10.0,
+    ("sam2.1_hiera_s", "cpu"): 10.0,
+    ("sam2.1_hiera_b+", "cpu"): 15.0,
+    ("sam2.1_hiera_l", "cpu"): 30.0,
     ("vit_h", "cuda"): 20.0,
     ("vit_l", "cuda"): 12.0,
     ("vit_b", "cuda"): 6.0,
     ("vit_t", "cuda"): 3.0,
     ("demo", "cuda"): 4.0,
+    ("sam2.1_hiera_t", "cuda"): 6.0,
+    ("sam2.1_hiera_s", "cuda"): 6.0,
+    ("sam2.1_hiera_b+", "cuda"): 8.0,
+    ("sam2.1_hiera_l", "cuda"): 15.0,
 }
 PER_SETTING_SECONDS = 0.05  # filtering, NMS and bookkeeping per setting
 LONG_RUN_SECONDS = 20.0  # above this the UI should warn before running
@@ -223,6 +248,8 @@ def estimate_run(
     encoder_seconds = ENCODER_SECONDS[(known_type, base_device)] * slowdown
     table = DEMO_DECODER_BATCH_SECONDS if known_type == "demo" else DECODER_BATCH_SECONDS
     fixed, per_megapixel = table[base_device]
+    factor = DECODER_FACTOR.get(known_type, 1.0)
+    fixed, per_megapixel = fixed * factor, per_megapixel * factor
 
     batches = 0
     decode_seconds = 0.0
@@ -236,3 +263,47 @@ def estimate_run(
     network = bool(crops_needed or batches)
     startup = STARTUP_SECONDS[(known_type, base_device)] * slowdown if cold and network else 0.0
     return RunEstimate(work + startup, len(crops_needed), batches, len(configs), startup, speed)
+
+
+def combine_estimates(parts: Sequence[RunEstimate]) -> RunEstimate:
+    """One estimate for a comparison whose settings run on several models (one part per model)."""
+    if not parts:
+        return RunEstimate(0.0, 0, 0, 0)
+    work = sum(part.work_seconds for part in parts)
+    speed = sum(part.speed * part.work_seconds for part in parts) / work if work > 0 else parts[0].speed
+    return RunEstimate(
+        seconds=sum(part.seconds for part in parts),
+        embeddings=sum(part.embeddings for part in parts),
+        decode_batches=sum(part.decode_batches for part in parts),
+        settings=sum(part.settings for part in parts),
+        startup_seconds=sum(part.startup_seconds for part in parts),
+        speed=speed,
+    )
+
+
+def estimate_comparison(
+    model_name: str,
+    device: str,
+    image_shape: tuple[int, ...],
+    configs: Sequence[AmgConfig],
+    already_run: Sequence[AmgConfig] = (),
+    calibration: SpeedCalibration | None = None,
+) -> RunEstimate:
+    """`estimate_run` for settings that may name their own models (`config.model`; None: `model_name`).
+
+    Each model's settings are priced with that model's figures, against the settings already run
+    on it, and cold when `calibration` has not seen the model finish a run in this process.
+    """
+    from samcompare.models.catalogue import model_type_of
+
+    groups: dict[str, list[AmgConfig]] = {}
+    for config in configs:
+        groups.setdefault(config.model or model_name, []).append(config)
+    parts = []
+    for name, group in groups.items():
+        model_type = model_type_of(name)
+        done = [config for config in already_run if (config.model or model_name) == name]
+        cold = calibration is not None and not calibration.is_warm(name, device)
+        speed = calibration.speed(model_type or "vit_h", device) if calibration is not None else 1.0
+        parts.append(estimate_run(model_type, device, image_shape, group, done, cold=cold, speed=speed))
+    return combine_estimates(parts)

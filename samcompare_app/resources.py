@@ -7,21 +7,49 @@ sharing it lets two sessions with the same image reuse work without ever seeing 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
+import torch
 from segment_anything.modeling import Sam
 
+from samcompare.config import AmgConfig
 from samcompare.engine import ComparisonCache
-from samcompare.models import MODEL_CATALOGUE, available_models, default_model, load_model, resolve_device
+from samcompare.models import (
+    MODEL_CATALOGUE,
+    ModelLoadError,
+    available_models,
+    default_model,
+    load_model,
+    resolve_device,
+)
 from samcompare.models.catalogue import checkpoint_path
 from samcompare.models.download import DownloadError, StepCallback, ensure_model
 
 SHARED_CACHE_BYTES = 1 << 30
 
 
-@st.cache_resource(show_spinner="Loading the model (once per process)…", max_entries=3)
+@st.cache_resource(show_spinner="Loading the model (once per process)…", max_entries=4)
 def cached_model(name: str, device: str) -> Sam:
     """The model `name` on `device`; raises `ModelLoadError` (not cached) when it cannot be loaded."""
     return load_model(name, device)
+
+
+def cached_models(sidebar: str, device: str, configs: Sequence[AmgConfig]) -> dict[str | None, torch.nn.Module]:
+    """Every model the settings run on, each loaded once per process; None is the sidebar's (settings naming none).
+
+    The engine's `compare` takes this mapping and shares each model's network work among its settings.
+    A model that cannot be loaded raises `ModelLoadError` naming it.
+    """
+    names: dict[str | None, str] = {None: sidebar}
+    names.update({config.model: config.model for config in configs if config.model})
+    models: dict[str | None, torch.nn.Module] = {}
+    for key, name in names.items():
+        try:
+            models[key] = cached_model(name, device)
+        except ModelLoadError as error:
+            raise ModelLoadError(f"{name}: {error}") from error
+    return models
 
 
 @st.cache_resource(show_spinner=False)

@@ -91,7 +91,9 @@ def _caption(run: ComparisonRun, index: int) -> str:
         source = tr("re-filtered from cache, no network pass", "キャッシュから再フィルタ（ネットワーク計算なし）")
     else:
         source = f"{result.timings.total:.2f} s"
-    return f"**{result.config.name}**: {mask_count(len(result), language())} · {source}"
+    several_models = len({run.model_for(i) for i in range(len(run.results))}) > 1
+    model = f" · {run.model_for(index)}" if several_models else ""  # the model axis: say which, per picture
+    return f"**{result.config.name}**: {mask_count(len(result), language())} · {source}{model}"
 
 
 def _grid(count: int, per_row: int) -> list[Any]:
@@ -280,7 +282,9 @@ def _mask_tab(run: ComparisonRun, index: int) -> None:
     )
     mask_ids = chosen if (chosen and scope == selected_label) else None
     tolerance = float(st.session_state.get(POLYGON_TOLERANCE_KEY, DEFAULT_TOLERANCE))
-    request = ExportRequest(run.image, run.masks[index], mask_ids, run.image_name, run.model_name, labels, tolerance)
+    request = ExportRequest(
+        run.image, run.masks[index], mask_ids, run.image_name, run.model_for(index), labels, tolerance
+    )
     columns = _grid(len(EXPORT_FORMATS), 4)
     for column, export in zip(columns, EXPORT_FORMATS, strict=True):
         column.download_button(
@@ -430,9 +434,9 @@ def show_results(run: ComparisonRun, stale: bool, note: str | None = None) -> An
     )
     st.caption(
         tr(
-            f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.model_name} on "
+            f"{run.image_name} ({run.image.shape[1]} × {run.image.shape[0]} px) · model {run.models_text} on "
             f"{run.device} · {run.seconds:.2f} s.{cache_note}",
-            f"{run.image_name}（{run.image.shape[1]} × {run.image.shape[0]} px） · モデル {run.model_name}"
+            f"{run.image_name}（{run.image.shape[1]} × {run.image.shape[0]} px） · モデル {run.models_text}"
             f"（{run.device}） · {run.seconds:.2f} 秒。{cache_note}",
         )
     )

@@ -26,8 +26,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from samcompare.config import BEYOND_OFFICIAL, OUTPUT_MODES, POST_FILTER_PARAMETERS, PRESETS, AmgConfig, ConfigError
+from samcompare.config import (
+    BEYOND_OFFICIAL,
+    OUTPUT_MODES,
+    POST_FILTER_PARAMETERS,
+    PRESETS,
+    SAM2_ONLY_PARAMETERS,
+    AmgConfig,
+    ConfigError,
+)
 from samcompare.help_text import parameter_help, parameter_label
+from samcompare.models.catalogue import family_name_of
 from samcompare_app.settings_form import (
     DEFAULT_PRESETS,
     FIELDS,
@@ -36,6 +45,7 @@ from samcompare_app.settings_form import (
     MAIN_PARAMETERS,
     MAX_SETTINGS,
     MORE_PARAMETERS,
+    SWITCHES,
     config_to_form,
     form_to_config,
     preset_form,
@@ -47,6 +57,7 @@ from samcompare_app.state import (
     NEXT_SLOT_KEY,
     SETTINGS_KEY,
     SETTINGS_TABLE_VERSION_KEY,
+    selected_model,
     tr,
 )
 
@@ -88,7 +99,7 @@ class SettingRow:
         return {
             name: (self.form.get(name), preset[name])
             for name in FIELDS
-            if name != "name" and not _same(self.form.get(name), preset[name])
+            if name not in ("name", "model") and not _same(self.form.get(name), preset[name])
         }
 
 
@@ -194,16 +205,18 @@ def frame() -> pd.DataFrame:
         shown = row.shown or row.form
         record: dict[str, Any] = {"copy": False, "remove": False, "name": shown.get("name", "")}
         record["preset"] = row.preset
-        for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS, *POST_FILTER_PARAMETERS):
+        record["model"] = shown.get("model", "")
+        for name in (*MAIN_PARAMETERS, *MORE_PARAMETERS, *SAM2_ONLY_PARAMETERS, *POST_FILTER_PARAMETERS):
             record[name] = shown.get(name)
         records.append(record)
     table = pd.DataFrame(records, columns=list(column_order()))
     for name in (*INTEGER_PARAMETERS, "top_k"):
         table[name] = pd.array([_whole(v) for v in table[name]], dtype="Int64")
-    table["drop_border_masks"] = table["drop_border_masks"].fillna(False).astype(bool)
-    for name in FLOAT_PARAMETERS:
+    for name in (*FLOAT_PARAMETERS, "mask_threshold"):
         table[name] = pd.array([_number(v) for v in table[name]], dtype="Float64")
-    for name in ("name", "preset", "point_grids", "output_mode", "max_mask_region_area"):
+    for name in SWITCHES:
+        table[name] = table[name].fillna(False).astype(bool)
+    for name in ("name", "model", "preset", "point_grids", "output_mode", "max_mask_region_area"):
         table[name] = table[name].astype("string")
     table.index = pd.RangeIndex(len(table))
     return table
@@ -228,7 +241,33 @@ def _number(value: Any) -> Any:
 
 
 def column_order() -> tuple[str, ...]:
-    return ("copy", "remove", "name", *MAIN_PARAMETERS, "preset", *MORE_PARAMETERS, *POST_FILTER_PARAMETERS)
+    return (
+        "copy",
+        "remove",
+        "name",
+        *MAIN_PARAMETERS,
+        "model",
+        "preset",
+        *MORE_PARAMETERS,
+        *SAM2_ONLY_PARAMETERS,
+        *POST_FILTER_PARAMETERS,
+    )
+
+
+def _model_options() -> list[str]:
+    """ "" (the sidebar's model), the models on disk, and any model a row names that is not (yet) there."""
+    from samcompare_app.resources import model_choices
+
+    named = [str(row.form.get("model") or "") for row in rows()]
+    return list(dict.fromkeys(["", *model_choices(), *(name for name in named if name)]))
+
+
+def _model_caption(name: str) -> str:
+    from samcompare_app.texts import model_caption_text
+
+    if not name:
+        return tr(f"sidebar ({selected_model()})", f"サイドバー（{selected_model()}）")
+    return model_caption_text(name)
 
 
 def _columns(language: str) -> dict[str, Any]:
@@ -279,6 +318,26 @@ def _columns(language: str) -> dict[str, Any]:
         else:
             # Integers. No min/max on purpose: the core's validation message is clearer than a silent clamp.
             config[name] = st.column_config.NumberColumn(label, help=help_text, step=1, format="%d", width=width)
+    config["model"] = st.column_config.SelectboxColumn(
+        tr("Model", "モデル"),
+        options=_model_options(),
+        format_func=_model_caption,
+        help=tr(
+            "The model this setting runs on: the sidebar's, or one of its own, so that one comparison puts models "
+            "side by side (SAM 2.1's own parameters need a SAM 2.1 model).",
+            "この設定を実行するモデル。サイドバーのモデルか、設定ごとのモデルを選べるので、1 回の比較でモデル同士を"
+            "並べられます（SAM 2.1 固有のパラメータには SAM 2.1 のモデルが必要です）。",
+        ),
+        width="medium",
+    )
+    sam2_only = tr(" SAM 2.1 only.", " SAM 2.1 のみ。")
+    for name in SAM2_ONLY_PARAMETERS:
+        label = parameter_label(name, language)
+        help_text = f"**{label}** (`{name}`): {parameter_help(name, language)}{sam2_only}"
+        if name == "mask_threshold":
+            config[name] = st.column_config.NumberColumn(label, help=help_text, step=0.1, format="%.4g")
+        else:
+            config[name] = st.column_config.CheckboxColumn(label, help=help_text)
     beyond = tr(f" A post-filter, {BEYOND_OFFICIAL}.", f" 後処理フィルタ（{BEYOND_OFFICIAL}）。")
     for name in POST_FILTER_PARAMETERS:
         label = parameter_label(name, language)
@@ -299,9 +358,11 @@ def _columns(language: str) -> dict[str, Any]:
 def _typed(name: str, value: Any) -> Any:
     """A cell's value as the form keeps it."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "" if name in ("name", "point_grids", "max_mask_region_area") else None
-    if name == "drop_border_masks":
+        return "" if name in ("name", "model", "point_grids", "max_mask_region_area") else None
+    if name in SWITCHES:
         return bool(value)
+    if name == "mask_threshold":
+        return float(value)
     if name in (*INTEGER_PARAMETERS, "top_k"):
         number = float(value)
         return int(number) if number.is_integer() else number
@@ -382,9 +443,12 @@ def _name_edited_settings() -> None:
 
 def _validate() -> None:
     """Each row's config from its typed values; the last valid one stays in use while a value is refused."""
+    sidebar = selected_model()
     for row in rows():
         try:
-            row.valid = form_to_config(row.form, _names(exclude=row))
+            config = form_to_config(row.form, _names(exclude=row))
+            config.check_family(family_name_of(config.model or sidebar))  # SAM 2's own values on a SAM model
+            row.valid = config
             row.error = None
         except ConfigError as error:
             row.error = error
@@ -397,7 +461,7 @@ def _add() -> None:
 
 def error_messages() -> list[str]:
     """One line per refused value: which setting, which field, why, and what is used meanwhile."""
-    language_name = {name: parameter_label(name, "en") for name in FIELDS if name != "name"}
+    language_name = {name: parameter_label(name, "en") for name in FIELDS if name not in ("name", "model")}
     lines = []
     for position, row in enumerate(rows(), 1):
         if row.error is None:

@@ -11,7 +11,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from samcompare.config import GENERATOR_PARAMETERS, POST_FILTER_PARAMETERS, PRESETS, AmgConfig, ConfigError
+from samcompare.config import (
+    GENERATOR_PARAMETERS,
+    POST_FILTER_PARAMETERS,
+    PRESETS,
+    SAM2_ONLY_PARAMETERS,
+    AmgConfig,
+    ConfigError,
+)
 
 MAX_SETTINGS = 6
 DEFAULT_PRESETS = ("SAM default", "High precision")
@@ -43,7 +50,10 @@ MAIN_PARAMETERS = (
 MORE_PARAMETERS = tuple(name for name in GENERATOR_PARAMETERS if name not in MAIN_PARAMETERS)
 # Beyond SamAutomaticMaskGenerator, in a section of their own: max area as text ("" none, "5000", "40%"),
 # drop_border_masks a checkbox, top_k a number (0: keep all).
-FIELDS = ("name", *GENERATOR_PARAMETERS, *POST_FILTER_PARAMETERS)
+# SAM 2's own parameters (a float and two switches) sit after them; the model ("" for the sidebar's)
+# is a field of its own that is not a parameter of any generator.
+FIELDS = ("name", "model", *GENERATOR_PARAMETERS, *SAM2_ONLY_PARAMETERS, *POST_FILTER_PARAMETERS)
+SWITCHES = ("use_m2m", "multimask_output", "drop_border_masks")
 
 assert set(INTEGER_PARAMETERS) | set(FLOAT_PARAMETERS) | {"point_grids", "output_mode"} == set(GENERATOR_PARAMETERS)
 
@@ -63,6 +73,10 @@ def config_to_form(config: AmgConfig) -> dict[str, Any]:
     values["max_mask_region_area"] = "" if limit is None else str(limit.to_json())
     values["drop_border_masks"] = bool(config.drop_border_masks)
     values["top_k"] = 0 if config.top_k is None else int(config.top_k)
+    values["model"] = config.model or ""
+    values["mask_threshold"] = float(config.mask_threshold)
+    values["use_m2m"] = bool(config.use_m2m)
+    values["multimask_output"] = bool(config.multimask_output)
     return values
 
 
@@ -96,6 +110,10 @@ def form_to_config(values: dict[str, Any], other_names: Sequence[str] = ()) -> A
     if isinstance(top_k, float) and top_k.is_integer():
         top_k = int(top_k)
     parameters["top_k"] = None if top_k in (None, 0) else top_k
+    parameters["model"] = str(values.get("model") or "").strip() or None
+    parameters["mask_threshold"] = values.get("mask_threshold", 0.0)
+    parameters["use_m2m"] = bool(values.get("use_m2m", False))
+    parameters["multimask_output"] = bool(values.get("multimask_output", True))
     return AmgConfig(**parameters)
 
 

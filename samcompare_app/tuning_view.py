@@ -167,11 +167,11 @@ def tune_section(run: ComparisonRun, truth: GroundTruth | None, token: str | Non
         )
         return
     estimate = estimate_run(
-        model_type_of(run.model_name),
+        model_type_of(base.model or run.model_name),
         run.device,
         run.image.shape,
         planned_work(base, space),
-        already_run=run.configs,
+        already_run=[c for c in run.configs if (c.model or run.model_name) == (base.model or run.model_name)],
     )
     confirmed = True
     if not estimate.network_free:
@@ -201,13 +201,12 @@ def _run_search(
     trials: int,
     seed: int,
 ) -> TuneResult | None:
+    name = base.model or run.model_name
     try:
-        model = cached_model(run.model_name, run.device)
+        model = cached_model(name, run.device)
     except ModelLoadError as error:
         st.error(
-            tr(
-                f"Cannot load the model {run.model_name}: {error}", f"モデル {run.model_name} を読み込めません: {error}"
-            ),
+            tr(f"Cannot load the model {name}: {error}", f"モデル {name} を読み込めません: {error}"),
             icon=":material/block:",
         )
         return None
@@ -319,7 +318,7 @@ def _show_result(run: ComparisonRun, reference: GroundTruth | Marks, token: str,
                         "この設定で SamAutomaticMaskGenerator を実行中…",
                     )
                 ):
-                    model = cached_model(run.model_name, run.device)
+                    model = cached_model(trial.config.model or run.model_name, run.device)
                     checks[check_key] = reproduce(model, run.image, reference, result.objective, trial.config).value
             if check_key in checks:
                 official = checks[check_key]

@@ -65,7 +65,6 @@ def funnels_of(run: ComparisonRun) -> tuple[Funnel, ...] | None:
 
 def rebuild_funnels(model_loader: Any, run: ComparisonRun, everything: bool) -> None:
     """Filter every setting again from its candidates (cached, or decoded anew) to get funnels; rerun the page."""
-    model = model_loader()
     bar = st.progress(0.0, text=tr("fetching the candidates", "候補を取得中"))
     floor = None if everything else _lowest_threshold(run)
     funnels = []
@@ -76,7 +75,9 @@ def rebuild_funnels(model_loader: Any, run: ComparisonRun, everything: bool) -> 
                 f"{config.name}: fetching and filtering the candidates", f"{config.name}: 候補を取得してフィルタ中"
             ),
         )
-        candidates = setting_candidates(model, run.image, config, floor=floor, cache=shared_comparison_cache())
+        candidates = setting_candidates(
+            model_loader(config), run.image, config, floor=floor, cache=shared_comparison_cache()
+        )
         funnel = filter_setting(candidates, config).funnel
         assert funnel is not None
         funnels.append(funnel)
@@ -268,7 +269,7 @@ def dropped_section(model_loader: Any, run: ComparisonRun, funnels: tuple[Funnel
             f"{len(table)} 個の候補を表示中、{len(selected)} 個を選択。",
         )
     )
-    candidates = candidates_for(model_loader(), run, index, everything)
+    candidates = candidates_for(model_loader(run.configs[index]), run, index, everything)
     picture, missing = candidates_picture(run.image, candidates, funnel, selected)
     left, right = st.columns([3, 2])
     left.image(
@@ -388,7 +389,7 @@ def sweep_section(model_loader: Any, run: ComparisonRun) -> None:
         else tr("Sweep again with these ranges", "この範囲でもう一度スイープ")
     )
     if st.button(label, key="sweep_button", type="primary" if outcome is None else "secondary"):
-        outcome = _run_sweep(model_loader(), run, base, axes_key, floor)
+        outcome = _run_sweep(model_loader(base), run, base, axes_key, floor)
         sweeps[(run.run_id, index)] = outcome
     if outcome is None:
         cells = len(iou_axis.values) * len(stability_axis.values)

@@ -169,6 +169,12 @@ def checkpoint_path(name: str) -> Path:
     return DEMO_CHECKPOINT if spec.is_demo else weights_dir() / spec.filename
 
 
+def family_name_of(name: str) -> str:
+    """The family ("sam", "sam2") of a catalogue model; a name outside the catalogue is taken for a SAM."""
+    spec = MODEL_CATALOGUE.get(name)
+    return spec.family if spec is not None else "sam"
+
+
 def model_type_of(name: str) -> str | None:
     """The builder key of a catalogue name ("vit_b", "vit_t", ...); None for a checkpoint path (its weights decide)."""
     spec = MODEL_CATALOGUE.get(name)
