@@ -397,7 +397,9 @@ def comparison_frame(run: ComparisonRun) -> pd.DataFrame:
         memo(("summary", run.setting_key(i)), lambda i=i: comparison_table([run.masks[i]]))
         for i in range(len(run.masks))
     ]
-    return pd.concat(rows, ignore_index=True)
+    frame = pd.concat(rows, ignore_index=True)
+    frame["model"] = [run.model_for(i) for i in range(len(run.masks))]  # the sidebar's where a setting names none
+    return frame
 
 
 @st.fragment
