@@ -56,9 +56,19 @@ def chromium() -> Path:
 
 @pytest.fixture(scope="session")  # the browser tests run last (tests/conftest.py), so this ends with them
 def app_url(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served for the browser tests, with a history of their own (shared with this process, which
+    seeds it), not the one every earlier test of the session wrote into."""
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with running_app(log_path) as url:
-        yield url
+    previous = os.environ.get("SAMCOMPARE_HOME")
+    os.environ["SAMCOMPARE_HOME"] = str(tmp_path_factory.mktemp("e2e-home"))
+    try:
+        with running_app(log_path) as url:
+            yield url
+    finally:
+        if previous is None:
+            os.environ.pop("SAMCOMPARE_HOME", None)
+        else:
+            os.environ["SAMCOMPARE_HOME"] = previous
 
 
 @pytest.fixture(scope="session")
