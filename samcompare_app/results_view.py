@@ -35,7 +35,7 @@ from samcompare_app.charts import area_histogram, score_histogram, score_scatter
 from samcompare_app.comparison import ComparisonRun
 from samcompare_app.downloads import EXPORT_FORMATS, ExportRequest, export_label, file_name
 from samcompare_app.mask_labels import class_choices, labels_of, set_labels
-from samcompare_app.state import POLYGON_TOLERANCE_KEY, current_run, language, memo, tr
+from samcompare_app.state import POLYGON_TOLERANCE_KEY, TABLE_MASKS_KEY, current_run, language, memo, tr
 from samcompare_app.texts import column_config
 
 JPEG_QUALITY = 90
@@ -69,14 +69,25 @@ def original_picture(run: ComparisonRun) -> bytes:
     return memo(("original", run.image_key), lambda: jpeg(run.image))
 
 
-def _table_key(run: ComparisonRun, index: int) -> str:
-    """The mask table's widget key: the same while the setting's masks are the same, so a pick survives a re-filter."""
-    return f"mask_table_{abs(hash(run.setting_key(index))):x}"
+def _table_key(index: int) -> str:
+    """The mask table's widget key, one per setting: a re-filter updates the table in the browser, not a new one."""
+    return f"mask_table_{index}"
 
 
 def selected_ids(run: ComparisonRun, index: int) -> tuple[int, ...]:
-    """Mask ids of the rows selected in setting `index`'s table (row positions are mask ids)."""
-    state = st.session_state.get(_table_key(run, index))
+    """Mask ids of the rows selected in setting `index`'s table (row positions are mask ids).
+
+    Once the setting's masks change (a re-filter), the pick is cleared in the browser too: its row
+    positions would name other masks. Call before the table is drawn in a script run.
+    """
+    key = _table_key(index)
+    owners: dict[int, tuple] = st.session_state.setdefault(TABLE_MASKS_KEY, {})
+    if owners.get(index) != run.setting_key(index):
+        owners[index] = run.setting_key(index)
+        if st.session_state.get(key):
+            st.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": []}}
+        return ()
+    state = st.session_state.get(key)
     if not state:
         return ()
     rows = state["selection"]["rows"]
@@ -213,8 +224,8 @@ def _labelled_table(run: ComparisonRun, index: int) -> Any:
 
 def _apply_class(run: ComparisonRun, index: int, chosen: tuple[int, ...]) -> None:
     """Button callback (runs before the rerun, so the table already shows the names)."""
-    name = st.session_state.get(f"class_pick_{run.run_id}_{index}")
-    notice_key = f"class_notice_{run.run_id}_{index}"
+    name = st.session_state.get(f"class_pick_{index}")
+    notice_key = f"class_notice_{index}"
     try:
         labels = labels_of(run, index).named(chosen, str(name or ""))
     except LabelError as error:
@@ -239,7 +250,7 @@ def _name_selected(run: ComparisonRun, index: int, chosen: tuple[int, ...]) -> N
         class_choices(run),
         index=0,
         accept_new_options=True,
-        key=f"class_pick_{run.run_id}_{index}",
+        key=f"class_pick_{index}",
         help=tr(
             "Pick a class already used, or type a new one. Masks without a class are exported as `object`.",
             "使用済みのクラスを選ぶか、新しい名前を入力します。クラスのないマスクは `object` として書き出します。",
@@ -250,13 +261,13 @@ def _name_selected(run: ComparisonRun, index: int, chosen: tuple[int, ...]) -> N
         tr(f"Name {len(chosen)} mask(s)", f"{len(chosen)} 個のマスクに名前を付ける")
         if chosen
         else tr("Name selected masks", "選んだマスクに名前を付ける"),
-        key=f"class_apply_{run.run_id}_{index}",
+        key=f"class_apply_{index}",
         disabled=not chosen,
         on_click=_apply_class,
         args=(run, index, chosen),
         width="stretch",
     )
-    notice = st.session_state.pop(f"class_notice_{run.run_id}_{index}", None)
+    notice = st.session_state.pop(f"class_notice_{index}", None)
     if notice is not None:
         kind, message = notice
         (st.error if kind == "error" else st.warning)(message)
@@ -265,8 +276,8 @@ def _name_selected(run: ComparisonRun, index: int, chosen: tuple[int, ...]) -> N
 def _mask_tab(run: ComparisonRun, index: int) -> None:
     labels = labels_of(run, index)
     table = memo(("table", run.setting_key(index), labels), lambda: _labelled_table(run, index))
-    selectable_mask_table(table, _table_key(run, index))
     chosen = selected_ids(run, index)
+    selectable_mask_table(table, _table_key(index))
     _name_selected(run, index, chosen)
     selected_label, all_label = tr("selected masks", "選んだマスク"), tr("all masks", "すべてのマスク")
     scope = st.radio(
@@ -274,7 +285,7 @@ def _mask_tab(run: ComparisonRun, index: int) -> None:
         [selected_label, all_label],
         index=0 if chosen else 1,
         horizontal=True,
-        key=f"download_scope_{run.run_id}_{index}_{bool(chosen)}_{language()}",  # a new default once rows are chosen
+        key=f"download_scope_{index}_{bool(chosen)}_{language()}",  # a new default once rows are chosen
         disabled=not chosen,
         help=tr(
             "Select rows in the table to export only those masks.", "表の行を選ぶと、そのマスクだけを書き出します。"
@@ -294,7 +305,7 @@ def _mask_tab(run: ComparisonRun, index: int) -> None:
             file_name=file_name(run.results[index].config.name, export, mask_ids),
             mime=export.mime,
             on_click="ignore",
-            key=f"download_{run.run_id}_{index}_{export.suffix}",
+            key=f"download_{index}_{export.suffix}",
             width="stretch",
         )
 

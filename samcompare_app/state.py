@@ -40,6 +40,7 @@ MEMO_KEY = "picture_memo"  # OrderedDict: content key -> (bytes held, value); LR
 NETWORK_HISTORY_KEY = "network_history"  # (image key, model, device) -> settings already run on it
 RUN_NOTICE_KEY = "run_notice"  # (kind, message) of the last run that stopped or failed, shown by Run
 LAST_ADDED_KEY = "last_added_setting"  # (where, message): the note shown beside the Add button pressed
+TABLE_MASKS_KEY = "mask_table_masks"  # setting index -> setting_key of the masks its table's selection picks
 
 # Per run: dicts keyed by run_id, or by tuples that start with it; pruned to the last RUNS_KEPT runs
 COMPLETED_FUNNELS_KEY = "why_completed_funnels"  # run_id -> funnels with every candidate post-processed

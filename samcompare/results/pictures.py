@@ -110,11 +110,13 @@ class _Layer:
 def _paint(image_rgb: np.ndarray, masks: RunMasks, layers: Sequence[_Layer], outline_thickness: int = 1) -> np.ndarray:
     """Blend the layers' masks over the image in float, later masks over earlier ones; then outlines.
 
-    Each mask is painted inside its box only (exact boxes: no pixel of the mask lies outside), so a
-    small mask on a large image costs its own size, not the image's.
+    Each pixel shows the last mask painted on it, so the masks are first drawn as numbers into one
+    label map (each inside its exact box: a small mask on a large image costs its own size); the
+    blend of each mask with each grey level is then worked out once, in float32, and looked up.
     """
-    colour = np.zeros((*masks.image_shape, 3), dtype=np.float32)
-    alpha = np.zeros(masks.image_shape, dtype=np.float32)
+    label = np.zeros(masks.image_shape, dtype=np.int32)  # 0: no mask; k: the k-th mask painted
+    colours: list[Colour] = [(0, 0, 0)]
+    opacities: list[float] = [0.0]
     boxes = masks.boxes()
     outlines: list[tuple[Sequence[np.ndarray], Colour]] = []  # traced while each mask is decoded anyway
     for layer in layers:
@@ -123,18 +125,24 @@ def _paint(image_rgb: np.ndarray, masks: RunMasks, layers: Sequence[_Layer], out
             if w == 0 or h == 0:
                 continue  # an empty mask paints nothing
             mask = masks.mask(mask_id)
-            inside = mask[y : y + h, x : x + w]
-            colour[y : y + h, x : x + w][inside] = mask_colour_
-            alpha[y : y + h, x : x + w][inside] = layer.opacity
+            np.copyto(label[y : y + h, x : x + w], len(colours), where=mask[y : y + h, x : x + w])
+            colours.append(mask_colour_)
+            opacities.append(layer.opacity)
             if layer.outlined:
                 outlines.append((_contours(mask, boxes[mask_id]), mask_colour_))
-    weight = alpha[..., None]
-    canvas = image_rgb.astype(np.float32)
-    canvas *= 1.0 - weight
-    canvas += colour * weight
+    # Every (mask, grey level) pair blended once in a table, then looked up per pixel and channel.
+    levels = np.arange(256, dtype=np.float32)[None, :]
+    weight = np.asarray(opacities, dtype=np.float32)[:, None]
+    palette = np.asarray(colours, dtype=np.float32)
+    rows = label * 256
+    canvas = np.empty_like(image_rgb)
+    for channel in range(3):
+        blended = levels * (1.0 - weight) + palette[:, channel : channel + 1] * weight
+        table = np.clip(np.rint(blended), 0, 255).astype(np.uint8).ravel()
+        np.take(table, rows + image_rgb[..., channel], out=canvas[..., channel])
     for contours, outline_colour in outlines:
-        cv2.drawContours(canvas, contours, -1, tuple(float(c) for c in outline_colour), outline_thickness)
-    return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+        cv2.drawContours(canvas, contours, -1, outline_colour, outline_thickness)
+    return canvas
 
 
 def overlay(image: np.ndarray, run: RunLike, options: OverlayOptions | None = None) -> np.ndarray:

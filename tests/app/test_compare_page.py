@@ -69,6 +69,23 @@ def test_threshold_only_change_refilters_from_the_cache_at_once(ran_app: AppTest
     assert "unchanged, kept from the run before" in texts(ran_app.markdown)
 
 
+def test_a_pick_in_the_mask_table_holds_while_its_masks_do_and_clears_when_they_change(ran_app: AppTest) -> None:
+    def picked() -> list[int]:
+        return list(ran_app.session_state["mask_table_0"]["selection"]["rows"])
+
+    ran_app.session_state["mask_table_0"] = {"selection": {"rows": [0, 1], "columns": []}}
+    ran_app.run()
+    assert "2 selected mask(s) highlighted" in texts(ran_app.caption)
+    edit_settings(ran_app, {1: {"pred_iou_thresh": 0.3}})  # the other setting: these masks stay as they were
+    assert picked() == [0, 1] and "2 selected mask(s) highlighted" in texts(ran_app.caption)
+    before = len(ran_app.session_state["comparison_run"].masks[0])
+    edit_settings(ran_app, {0: {"pred_iou_thresh": 0.9}})  # row positions now name other masks: the pick goes
+    assert len(ran_app.session_state["comparison_run"].masks[0]) != before
+    assert picked() == [] and "highlighted" not in texts(ran_app.caption)
+    # The table is the same widget, updated in place: the browser keeps its grid.
+    assert [frame.key for frame in ran_app.dataframe if str(frame.key).startswith("mask_table")] == ["mask_table_0"]
+
+
 def test_invalid_parameter_shows_the_message_and_keeps_the_last_valid_setting(app: AppTest) -> None:
     edit_settings(app, {1: {"crop_n_points_downscale_factor": 0}})
     assert not app.exception

@@ -27,22 +27,21 @@ def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _select_rows(at: AppTest, index: int, rows: list[int]) -> None:
-    run = at.session_state["comparison_run"]
-    at.session_state[_table_key(run, index)] = {"selection": {"rows": rows, "columns": []}}
+    at.session_state[_table_key(index)] = {"selection": {"rows": rows, "columns": []}}
     at.run()
 
 
 def test_selected_masks_get_a_class_kept_in_the_store_and_the_downloads(own_home: Path, ran_app: AppTest) -> None:
     run = ran_app.session_state["comparison_run"]
-    picker = ran_app.selectbox(key=f"class_pick_{run.run_id}_0")
+    picker = ran_app.selectbox(key="class_pick_0")
     assert picker.disabled and picker.options == ["object"]  # nothing selected yet, no class used yet
     # A class used before is offered (new names are typed into the same box, which AppTest cannot do).
     ran_app.session_state["mask_labels"] = {(run.run_id, 0): MaskLabels.from_mapping({0: "cat"})}
     _select_rows(ran_app, 0, [1, 2])
-    picker = ran_app.selectbox(key=f"class_pick_{run.run_id}_0")
+    picker = ran_app.selectbox(key="class_pick_0")
     assert not picker.disabled and picker.options == ["object", "cat"]
     picker.set_value("cat").run()
-    ran_app.button(key=f"class_apply_{run.run_id}_0").click().run()
+    ran_app.button(key="class_apply_0").click().run()
     assert not ran_app.exception and not ran_app.warning
     expected = MaskLabels.from_mapping({0: "cat", 1: "cat", 2: "cat"})
     (table,) = [frame.value for frame in ran_app.dataframe if "class" in frame.value.columns][:1]
@@ -71,7 +70,7 @@ def test_selected_masks_get_a_class_kept_in_the_store_and_the_downloads(own_home
 def test_names_stay_with_the_masks_a_refilter_keeps(own_home: Path, ran_app: AppTest) -> None:
     run = ran_app.session_state["comparison_run"]
     _select_rows(ran_app, 0, [0])
-    ran_app.button(key=f"class_apply_{run.run_id}_0").click().run()  # "object": clears, nothing named
+    ran_app.button(key="class_apply_0").click().run()  # "object": clears, nothing named
     ran_app.session_state["mask_labels"] = {(run.run_id, 0): MaskLabels.from_mapping({0: "cat", 3: "dog"})}
     ran_app.run()
     edit_settings(ran_app, {0: {"top_k": len(run.results[0])}})  # a post-filter that keeps every mask
