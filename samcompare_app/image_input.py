@@ -12,7 +12,7 @@ from functools import cached_property
 import numpy as np
 import streamlit as st
 
-from samcompare.engine.cache import image_key
+from samcompare.engine.cache import image_key, is_frozen
 from samcompare.images import (
     DEFAULT_DOWNSCALE_SIDE,
     IMAGE_EXTENSIONS,
@@ -49,6 +49,12 @@ class ActiveImage:
     notes: tuple[str, ...] = ()
     is_sample: bool = False
     upload_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # Read-only, so the engine hashes it once (`image_key`) however often a re-filter asks.
+        pixels = self.pixels if is_frozen(self.pixels) else np.array(self.pixels)
+        pixels.setflags(write=False)
+        object.__setattr__(self, "pixels", pixels)
 
     @property
     def downscaled(self) -> bool:

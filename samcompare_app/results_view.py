@@ -403,7 +403,12 @@ def _match(run: ComparisonRun) -> None:
 
 
 def comparison_frame(run: ComparisonRun) -> pd.DataFrame:
-    """One row per setting, each row kept while its setting's masks are the same."""
+    """One row per setting; made again only when a setting's masks or model change, each row kept while its own do."""
+    shown = tuple((run.setting_key(i), run.model_for(i)) for i in range(len(run.masks)))
+    return memo(("comparison", shown), lambda: _comparison_frame(run))
+
+
+def _comparison_frame(run: ComparisonRun) -> pd.DataFrame:
     rows = [
         memo(("summary", run.setting_key(i)), lambda i=i: comparison_table([run.masks[i]]))
         for i in range(len(run.masks))

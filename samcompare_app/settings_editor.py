@@ -57,6 +57,7 @@ from samcompare_app.state import (
     NEXT_SLOT_KEY,
     SETTINGS_KEY,
     SETTINGS_TABLE_VERSION_KEY,
+    TABLE_FRAME_KEY,
     selected_model,
     tr,
 )
@@ -199,7 +200,20 @@ def _short(value: Any) -> str:
 
 
 def frame() -> pd.DataFrame:
-    """The table widget's data: one row per setting, in order, as typed when the widget was built."""
+    """The table widget's data: one row per setting, in order, as typed when the widget was built.
+
+    Made once per table widget (the rows' `shown` values change only with a new one), not on
+    every edit; the editor copies it before applying edits.
+    """
+    version = table_key()
+    made = st.session_state.get(TABLE_FRAME_KEY)
+    if made is None or made[0] != version:
+        made = (version, _frame())
+        st.session_state[TABLE_FRAME_KEY] = made
+    return made[1]
+
+
+def _frame() -> pd.DataFrame:
     records = []
     for row in rows():
         shown = row.shown or row.form

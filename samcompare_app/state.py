@@ -66,6 +66,7 @@ DOWNSCALE_KEY = "image_downscale"
 # The settings table (samcompare_app/settings_editor.py)
 SETTINGS_KEY = "settings_rows"  # [SettingRow]: typed values, last valid setting, preset, in table order
 SETTINGS_TABLE_VERSION_KEY = "settings_table_version"  # the table widget is "settings_table_<version>"
+TABLE_FRAME_KEY = "settings_table_frame"  # (widget key, the DataFrame it was built from)
 NEXT_SLOT_KEY = "next_setting_slot"
 ADD_PRESET_KEY = "add_setting_preset"
 

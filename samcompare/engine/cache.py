@@ -39,12 +39,40 @@ def model_key(model: torch.nn.Module) -> tuple[Any, ...]:
     return (token, hash(versions), device, dtype)
 
 
+# Keys of read-only images by id(); an entry leaves with its array (weakref callback).
+_frozen_image_keys: dict[int, tuple[weakref.ReferenceType[np.ndarray], str]] = {}
+_frozen_lock = threading.Lock()
+
+
+def is_frozen(array: np.ndarray) -> bool:
+    """True when nothing can change the array's values: it and every array it views are read-only."""
+    current: Any = array
+    while isinstance(current, np.ndarray):
+        if current.flags.writeable:
+            return False
+        current = current.base
+    return current is None or isinstance(current, bytes)
+
+
 def image_key(image: np.ndarray) -> str:
-    """Content hash of an image array (shape and dtype included)."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(repr((image.shape, str(image.dtype))).encode())
-    digest.update(np.ascontiguousarray(image).data)
-    return digest.hexdigest()
+    """Content hash of an image array (shape and dtype included); a frozen array (`is_frozen`) is hashed once.
+
+    Hashing a 1024 px image takes milliseconds, and an app asks for the key of the same image on
+    every re-filter; a frozen array cannot change under its key.
+    """
+    frozen = is_frozen(image)
+    if frozen:
+        with _frozen_lock:
+            entry = _frozen_image_keys.get(id(image))
+        if entry is not None and entry[0]() is image:
+            return entry[1]
+    key = array_key(image)
+    if frozen:
+        identity = id(image)
+        reference = weakref.ref(image, lambda _: _frozen_image_keys.pop(identity, None))
+        with _frozen_lock:
+            _frozen_image_keys[identity] = (reference, key)
+    return key
 
 
 def array_key(array: np.ndarray) -> str:

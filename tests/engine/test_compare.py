@@ -292,6 +292,27 @@ def test_cache_notices_changed_weights_and_image(blob_sam):
     assert calls.encoder == 1
 
 
+def test_a_read_only_image_is_hashed_once_and_a_writable_one_every_time(monkeypatch):
+    import samcompare.engine.cache as cache_module
+
+    hashed = []
+    plain = cache_module.array_key
+    monkeypatch.setattr(cache_module, "array_key", lambda array: hashed.append(1) or plain(array))
+    writable = scene(11, 32, 32)
+    key = cache_module.image_key(writable)
+    writable[0, 0, 0] ^= 1  # changed in place: a new key, not the remembered one
+    assert cache_module.image_key(writable) != key and len(hashed) == 2
+    frozen = writable.copy()
+    frozen.setflags(write=False)
+    assert cache_module.image_key(frozen) == cache_module.image_key(frozen) == cache_module.image_key(writable)
+    assert len(hashed) == 4  # the frozen copy once, the writable image again
+    view = writable[:]  # read-only view of a writable array: its values can still change
+    view.setflags(write=False)
+    assert not cache_module.is_frozen(view)
+    del frozen
+    assert all(reference() is not None for reference, _ in cache_module._frozen_image_keys.values())
+
+
 def test_no_mask_left_with_crop_layers(blob_sam):
     """The official generator raises when crop layers leave no mask; the engine returns none."""
     image = scene(11, 96, 96)
