@@ -131,6 +131,8 @@ class Sam2Family(ModelFamily):
 
         x0, y0, x1, y1 = crop_box
         cropped = image[y0:y1, x0:x1, :]
+        if not cropped.flags.writeable:  # torchvision's to_tensor warns on a read-only array (the app's are)
+            cropped = cropped.copy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch's "jit.script is deprecated", inside sam2
             predictor = SAM2ImagePredictor(model)
