@@ -280,8 +280,9 @@ def _mask_tab(run: ComparisonRun, index: int) -> None:
     selectable_mask_table(table, _table_key(index))
     _name_selected(run, index, chosen)
     selected_label, all_label = tr("selected masks", "選んだマスク"), tr("all masks", "すべてのマスク")
-    scope = st.radio(
-        tr("Download", "ダウンロード"),
+    scope_column, format_column, button_column = st.columns([2, 2, 1], vertical_alignment="bottom")
+    scope = scope_column.radio(
+        tr("Which masks", "対象のマスク"),
         [selected_label, all_label],
         index=0 if chosen else 1,
         horizontal=True,
@@ -291,23 +292,28 @@ def _mask_tab(run: ComparisonRun, index: int) -> None:
             "Select rows in the table to export only those masks.", "表の行を選ぶと、そのマスクだけを書き出します。"
         ),
     )
+    formats = {export.suffix: export for export in EXPORT_FORMATS}
+    labels_shown = {suffix: export_label(export) for suffix, export in formats.items()}
+    suffix = format_column.selectbox(
+        tr("Format", "形式"), list(formats), format_func=labels_shown.__getitem__, key=f"download_format_{language()}"
+    )
+    export = formats[str(suffix)]
     mask_ids = chosen if (chosen and scope == selected_label) else None
     tolerance = float(st.session_state.get(POLYGON_TOLERANCE_KEY, DEFAULT_TOLERANCE))
     request = ExportRequest(
         run.image, run.masks[index], mask_ids, run.image_name, run.model_for(index), labels, tolerance
     )
-    columns = _grid(len(EXPORT_FORMATS), 4)
-    for column, export in zip(columns, EXPORT_FORMATS, strict=True):
-        column.download_button(
-            export_label(export),
-            # Built only when clicked: a ZIP of hundreds of masks is not made on every rerun.
-            data=lambda e=export, r=request: e.build(r),
-            file_name=file_name(run.results[index].config.name, export, mask_ids),
-            mime=export.mime,
-            on_click="ignore",
-            key=f"download_{index}_{export.suffix}",
-            width="stretch",
-        )
+    button_column.download_button(
+        tr("Download", "ダウンロード"),
+        # Built only when clicked: a ZIP of hundreds of masks is not made on every rerun.
+        data=lambda: export.build(request),
+        file_name=file_name(run.results[index].config.name, export, mask_ids),
+        mime=export.mime,
+        on_click="ignore",
+        icon=":material/download:",
+        key=f"download_{index}",
+        width="stretch",
+    )
 
 
 def _charts(run: ComparisonRun) -> None:

@@ -159,8 +159,8 @@ def _size_of(value: Any) -> int:
         return len(value)
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
-    if isinstance(value, pd.DataFrame):
-        return int(value.memory_usage(deep=True).sum())
+    if isinstance(value, pd.DataFrame):  # shallow plus a guess per cell: the deep count costs more than the table
+        return int(value.memory_usage(deep=False).sum()) + 32 * value.size
     if isinstance(value, (list, tuple)):
         return sum(_size_of(item) for item in value) + 64
     return 1024

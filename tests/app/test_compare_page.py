@@ -227,8 +227,9 @@ def test_model_that_does_not_load_gives_a_message_and_keeps_the_results(
 
 def test_downloads_give_valid_files(ran_app: AppTest) -> None:
     run = ran_app.session_state["comparison_run"]
-    labels = {button.proto.label for button in ran_app.get("download_button")}
-    assert {export.label for export in EXPORT_FORMATS} <= labels
+    assert ran_app.selectbox(key="download_format_en").options == [export.label for export in EXPORT_FORMATS]
+    (button,) = ran_app.get("download_button")  # one button, for the format chosen
+    assert button.proto.label == "Download"
     masks = run.masks[0]
     assert len(masks) >= 1, "thresholds 0 give at least one mask even from an untrained model"
     for mask_ids in (None, (0,)):
