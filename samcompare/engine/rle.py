@@ -11,6 +11,7 @@ the official `{"size": [h, w], "counts": [...]}` dict.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -140,29 +141,30 @@ def nbytes_of(counts_list: list[Counts]) -> int:
     return sum(c.nbytes + 112 for c in counts_list)  # array payload + object header
 
 
-def union_area(counts_list: list[Counts] | tuple[Counts, ...]) -> int:
-    """Pixels inside at least one of the masks, from their RLE counts alone (no mask is decoded).
+def union_area(counts_list: Sequence[Counts]) -> int:
+    """Pixels inside at least one of the masks, from their RLE counts alone (no mask is decoded)."""
+    return covered_areas(counts_list, (1,))[0]
 
-    Each mask's foreground runs are intervals of the column-major pixel index; the union of all
-    intervals is measured after sorting them by start. Its cost grows with the number of runs,
-    not with the image's size.
+
+def covered_areas(counts_list: Sequence[Counts], depths: Sequence[int]) -> tuple[int, ...]:
+    """For each depth d, the pixels inside at least d of the masks, from their RLE counts alone.
+
+    Each mask's foreground runs are intervals of the column-major pixel index: one sweep over
+    their sorted ends counts how many masks cover each stretch. Its cost grows with the number
+    of runs, not with the image's size.
     """
-    starts: list[np.ndarray] = []
-    ends: list[np.ndarray] = []
+    positions: list[np.ndarray] = []
+    steps: list[np.ndarray] = []
     for counts in counts_list:
         bounds = np.cumsum(np.asarray(counts, dtype=np.int64))
         run_ends = bounds[1::2]
-        starts.append(bounds[0::2][: len(run_ends)])
-        ends.append(run_ends)
-    if not starts:
-        return 0
-    start, end = np.concatenate(starts), np.concatenate(ends)
-    if len(start) == 0:
-        return 0
-    order = np.argsort(start, kind="stable")
-    start, end = start[order], end[order]
-    reach = np.maximum.accumulate(end)
-    opens = np.ones(len(start), dtype=bool)
-    opens[1:] = start[1:] > reach[:-1]
-    block_starts = np.flatnonzero(opens)
-    return int((np.maximum.reduceat(end, block_starts) - start[block_starts]).sum())
+        positions += [bounds[0::2][: len(run_ends)], run_ends]
+        steps += [np.ones(len(run_ends), dtype=np.int64), np.full(len(run_ends), -1, dtype=np.int64)]
+    if not positions:
+        return tuple(0 for _ in depths)
+    position, step = np.concatenate(positions), np.concatenate(steps)
+    order = np.argsort(position, kind="stable")
+    position = position[order]
+    depth = np.cumsum(step[order])[:-1]  # masks covering [position[i], position[i + 1])
+    lengths = np.diff(position)
+    return tuple(int(lengths[depth >= d].sum()) for d in depths)

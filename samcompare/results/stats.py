@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from samcompare.engine.result import CacheUse
+from samcompare.engine.rle import covered_areas
 from samcompare.results.masks import RunLike, RunMasks, as_run_masks
 
 MASK_TABLE_COLUMNS = (
@@ -126,9 +127,11 @@ def summarize_run(run: RunLike, image_shape: tuple[int, ...] | None = None, sett
     masks = as_run_masks(run, image_shape)
     result = masks.result
     pixels = masks.image_shape[0] * masks.image_shape[1]
-    per_pixel = masks.pixel_counts()
-    covered = int(np.count_nonzero(per_pixel))
-    overlapped = int(np.count_nonzero(per_pixel >= 2))
+    if result is not None:  # the engine's RLE counts: no mask decoded
+        covered, overlapped = covered_areas(result.counts, (1, 2))
+    else:
+        per_pixel = masks.pixel_counts()
+        covered, overlapped = int(np.count_nonzero(per_pixel)), int(np.count_nonzero(per_pixel >= 2))
     areas = masks.areas().astype(np.float64)
     quartiles = np.percentile(areas, [0, 25, 50, 75, 100]) if areas.size else np.full(5, np.nan)
     ious = np.array([float(r.get("predicted_iou", np.nan)) for r in masks.records], dtype=np.float64)

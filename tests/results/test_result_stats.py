@@ -32,6 +32,20 @@ def test_summary_counts_coverage_and_overlap_pixels(scene_masks, make_records):
     assert summary.run_seconds is None and summary.cache is None
 
 
+def test_an_engine_result_is_summarised_from_its_rle_as_its_records_are_from_pixels(
+    scene_masks, make_records, make_run_result
+):
+    from samcompare.config import AmgConfig
+
+    result = make_run_result(scene_masks, AmgConfig())
+    from_rle = summarize_run(result)
+    from_pixels = summarize_run(make_records(scene_masks, "binary_mask"))
+    assert (from_rle.coverage_pct, from_rle.overlap_pct) == (from_pixels.coverage_pct, from_pixels.overlap_pct)
+    assert from_rle.overlap_pct > 0
+    single = summarize_run(make_run_result(scene_masks[:1], AmgConfig()))
+    assert single.overlap_pct == 0 and single.coverage_pct == pytest.approx(100 * scene_masks[0].mean())
+
+
 def test_empty_run_summary(make_records):
     summary = summarize_run([], image_shape=(8, 8))
     assert summary.mask_count == 0 and summary.unlabelled_pct == 100 and np.isnan(summary.area_median)
