@@ -107,6 +107,21 @@ def _caption(run: ComparisonRun, index: int) -> str:
     return f"**{result.config.name}**: {mask_count(len(result), language())} · {source}{model}"
 
 
+def _picture(
+    run: ComparisonRun, index: int, view: str, opacity: float, outlines: bool, show: bool, highlight: tuple[int, ...]
+) -> bytes:
+    """Setting `index`'s picture, encoded; kept in the memo under what it shows."""
+    key = run.setting_key(index)
+    if view == COLOUR_MASKS:
+        return memo(("colour", key), lambda: jpeg(colour_mask_image(run.masks[index])))
+    options = OverlayOptions(opacity=opacity if show else 0.0, outlines=outlines and show)
+    if highlight:
+        options = OverlayOptions(
+            opacity=max(opacity, 0.6), outlines=True, highlight_ids=highlight, dimmed_opacity=0.1 if show else 0.0
+        )
+    return memo(("overlay", key, options), lambda: jpeg(overlay(run.image, run.masks[index], options)))
+
+
 def _grid(count: int, per_row: int) -> list[Any]:
     cells: list[Any] = []
     for row in range(math.ceil(count / per_row)):
@@ -133,6 +148,9 @@ def _pictures(run: ComparisonRun) -> None:
     view = view or OVERLAY
 
     n = len(run.results)
+    # The pictures first (the changed ones are painted), then the grid that shows them.
+    highlights = [selected_ids(run, index) for index in range(n)]
+    pictures = [_picture(run, index, view, opacity, outlines, show, highlights[index]) for index in range(n)]
     cells = _grid(n + 1, min(n + 1, 4))
     with cells[0]:
         st.image(
@@ -140,20 +158,7 @@ def _pictures(run: ComparisonRun) -> None:
             caption=tr(f"Original: {run.image_name}", f"元画像: {run.image_name}"),
             width="stretch",
         )
-    for index in range(n):
-        highlight = selected_ids(run, index)
-        options = OverlayOptions(opacity=opacity if show else 0.0, outlines=outlines and show)
-        if highlight:
-            options = OverlayOptions(
-                opacity=max(opacity, 0.6), outlines=True, highlight_ids=highlight, dimmed_opacity=0.1 if show else 0.0
-            )
-        key = run.setting_key(index)
-        if view == COLOUR_MASKS:
-            picture = memo(("colour", key), lambda i=index: jpeg(colour_mask_image(run.masks[i])))
-        else:
-            picture = memo(
-                ("overlay", key, options), lambda i=index, o=options: jpeg(overlay(run.image, run.masks[i], o))
-            )
+    for index, (picture, highlight) in enumerate(zip(pictures, highlights, strict=True)):
         with cells[index + 1]:
             st.image(picture, width="stretch")
             st.markdown(_caption(run, index))
