@@ -127,3 +127,30 @@ def test_stop_keeps_the_previous_results_and_says_how_far_the_run_got(page, app_
     run_and_wait(page)
     assert page.get_by_text("Done in").first.is_visible()
     assert no_exception(page)
+
+
+def test_a_pick_in_the_mask_table_is_cleared_in_the_browser_when_its_masks_change(page, app_url: str) -> None:  # noqa: ANN001
+    open_compare(page, app_url)
+    for row in (0, 1):
+        edit_setting(page, row, "points_per_side", "16")
+    run_and_wait(page)
+    main = page.locator('[data-testid="stMain"]')
+    before = re.search(r"SAM default, edited: (\d+) masks?", main.inner_text()).group(1)
+    table = main.locator('[data-testid="stDataFrame"]').last  # the mask table, under the pictures
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box
+    page.get_by_text("1 selected mask(s) highlighted").wait_for(timeout=60_000)
+    wait_until_idle(page)
+    # Lower thresholds keep other masks: row 0 would name another mask, so the pick goes.
+    edit_setting(page, 0, "pred_iou_thresh", "0.3")
+    edit_setting(page, 0, "stability_score_thresh", "0.3")
+    wait_until_idle(page)
+    after = re.search(r"SAM default, edited: (\d+) masks?", main.inner_text()).group(1)
+    assert after != before, "the test needs thresholds that change the masks"
+    assert "highlighted" not in main.inner_text()
+    # The browser's table forgot the pick too: the next rerun does not bring it back.
+    page.get_by_text("Outlines", exact=True).click()
+    wait_until_idle(page)
+    assert "highlighted" not in main.inner_text()
+    assert no_exception(page)
