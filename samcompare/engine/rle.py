@@ -128,6 +128,39 @@ def decode_counts(counts: Counts | list[int], size: tuple[int, int] | list[int])
     return flat.reshape(w, h).transpose()
 
 
+def decode_counts_box(counts: Counts | list[int], size: tuple[int, int] | list[int], box: Sequence[int]) -> np.ndarray:
+    """Boolean (h, w) part of the mask inside `box` [x, y, w, h]: only the box's columns are decoded.
+
+    Column-major runs put columns x .. x + w - 1 in one stretch of the flat index, so a small mask on a
+    large image costs its own columns, not the image. Equals `decode_counts(counts, size)[y:y+h, x:x+w]`.
+    """
+    height = int(size[0])
+    x, y, w, h = (int(v) for v in box)
+    start, stop = x * height, (x + w) * height
+    lengths = np.asarray(counts, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    inside = np.clip(ends, start, stop) - np.clip(ends - lengths, start, stop)
+    values = np.zeros(len(lengths), dtype=bool)
+    values[1::2] = True
+    return np.repeat(values, inside).reshape(w, height)[:, y : y + h].transpose()
+
+
+def box_of(counts: Counts, height: int) -> tuple[int, int, int, int]:
+    """Exact [x, y, w, h] box of a mask from its RLE counts ([0, 0, 0, 0] when empty), as pycocotools' toBbox."""
+    ends = np.cumsum(np.asarray(counts, dtype=np.int64))
+    starts, stops = ends[0::2][: len(ends) // 2], ends[1::2]  # foreground runs [start, stop)
+    keep = stops > starts
+    starts, stops = starts[keep], stops[keep] - 1
+    if len(starts) == 0:
+        return 0, 0, 0, 0
+    first_column, last_column = int(starts[0] // height), int(stops[-1] // height)
+    if np.any(starts // height != stops // height):  # a run wraps into the next column: every row is covered
+        top, bottom = 0, height - 1
+    else:
+        top, bottom = int((starts % height).min()), int((stops % height).max())
+    return first_column, top, last_column - first_column + 1, bottom - top + 1
+
+
 def area_of(counts: Counts) -> int:
     return int(np.asarray(counts[1::2], dtype=np.int64).sum())
 

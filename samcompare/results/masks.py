@@ -20,6 +20,7 @@ from pycocotools import mask as mask_utils
 
 from samcompare.config import AmgConfig
 from samcompare.engine.result import RunResult
+from samcompare.engine.rle import area_of, box_of, decode_counts_box
 
 Record: TypeAlias = Mapping[str, Any]
 Records: TypeAlias = Sequence[Record]
@@ -147,6 +148,8 @@ class RunMasks:
         else:
             raise ValueError("a run without masks needs image_shape to know the image size")
         self._rles: list[dict[str, Any]] | None = None
+        self._areas: np.ndarray | None = None
+        self._boxes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.records)
@@ -172,19 +175,44 @@ class RunMasks:
             return decode_mask(self.coco_rle(mask_id))
         return segmentation_to_mask(segmentation)
 
+    def mask_in_box(self, mask_id: int, box: Sequence[int]) -> np.ndarray:
+        """Boolean (h, w) part of the mask inside `box` [x, y, w, h]; an engine result decodes only that part."""
+        if self.result is not None:
+            return decode_counts_box(self.result.counts[mask_id], self.image_shape, box)
+        x, y, w, h = (int(v) for v in box)
+        return self.mask(mask_id)[y : y + h, x : x + w]
+
     def iter_masks(self, mask_ids: Sequence[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         for mask_id in self.ids if mask_ids is None else mask_ids:
             yield mask_id, self.mask(mask_id)
 
     def areas(self) -> np.ndarray:
-        """Pixel counts from the masks themselves (int64, one per mask)."""
-        return rle_areas(self.coco_rles())
+        """Pixel counts from the masks themselves (int64, one per mask; read-only, worked out once)."""
+        if self._areas is None:
+            if self.result is not None:  # from the engine's counts: no RLE conversion
+                areas = np.asarray([area_of(counts) for counts in self.result.counts], dtype=np.int64)
+            else:
+                areas = rle_areas(self.coco_rles())
+            areas.setflags(write=False)
+            self._areas = areas
+        return self._areas
 
     def boxes(self) -> np.ndarray:
-        """Exact [x, y, w, h] boxes of the masks (float, (N, 4)); SAM's record bbox is one pixel narrower."""
-        if not self.records:
-            return np.zeros((0, 4), dtype=np.float64)
-        return np.asarray(mask_utils.toBbox(self.coco_rles()), dtype=np.float64).reshape(-1, 4)
+        """Exact [x, y, w, h] boxes of the masks (float, (N, 4); read-only, worked out once).
+
+        SAM's record bbox is one pixel narrower.
+        """
+        if self._boxes is None:
+            if not self.records:
+                boxes = np.zeros((0, 4), dtype=np.float64)
+            elif self.result is not None:  # from the engine's counts: no RLE conversion
+                height = self.image_shape[0]
+                boxes = np.asarray([box_of(counts, height) for counts in self.result.counts], dtype=np.float64)
+            else:
+                boxes = np.asarray(mask_utils.toBbox(self.coco_rles()), dtype=np.float64).reshape(-1, 4)
+            boxes.setflags(write=False)
+            self._boxes = boxes
+        return self._boxes
 
     def check_ids(self, mask_ids: Sequence[int] | None) -> list[int]:
         """The ids asked for (all when None), each checked to name a mask of this run."""

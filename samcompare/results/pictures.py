@@ -27,6 +27,7 @@ MATCHED_HUE_RANGE = (0.30, 0.62)  # green ... blue, as fractions of the hue circ
 ONLY_IN_A_COLOUR: Colour = (255, 64, 0)  # orange-red
 ONLY_IN_B_COLOUR: Colour = (255, 0, 255)  # magenta
 MATCHED_LEGEND_COLOUR: Colour = (40, 200, 160)  # one representative of the matched family
+LOOKUP_ROWS = 128  # image rows blended per step of the colour lookup
 
 
 def mask_colour(mask_id: int) -> Colour:
@@ -92,9 +93,24 @@ def _contours(mask: np.ndarray, box: np.ndarray) -> Sequence[np.ndarray]:
     x, y, w, h = (int(v) for v in box)
     if w == 0 or h == 0:
         return []
-    crop = np.ascontiguousarray(mask[y : y + h, x : x + w], dtype=np.uint8)
-    contours, _ = cv2.findContours(crop, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE, offset=(x, y))
-    return list(contours)
+    return _box_contours(mask[y : y + h, x : x + w], x, y)
+
+
+def _box_contours(crop: np.ndarray, x: int, y: int) -> Sequence[np.ndarray]:
+    """Contours of the part of a mask inside its box, whose corner is (x, y), in image coordinates.
+
+    A mask decoded from column-major RLE is laid out column by column: it is traced transposed
+    (the same border pixels, read without a strided copy) and the points are swapped back.
+    """
+    if crop.strides[0] >= crop.strides[1]:  # laid out row by row
+        contours, _ = cv2.findContours(
+            np.ascontiguousarray(crop, dtype=np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE, offset=(x, y)
+        )
+        return list(contours)
+    contours, _ = cv2.findContours(
+        np.ascontiguousarray(crop.T, dtype=np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE, offset=(y, x)
+    )
+    return [np.ascontiguousarray(contour[..., ::-1]) for contour in contours]
 
 
 @dataclass(frozen=True)
@@ -114,7 +130,10 @@ def _paint(image_rgb: np.ndarray, masks: RunMasks, layers: Sequence[_Layer], out
     label map (each inside its exact box: a small mask on a large image costs its own size); the
     blend of each mask with each grey level is then worked out once, in float32, and looked up.
     """
-    label = np.zeros(masks.image_shape, dtype=np.int32)  # 0: no mask; k: the k-th mask painted
+    painted = sum(len(layer.mask_ids) for layer in layers)
+    # 0: no mask; k: the k-th mask painted. Narrow enough that label * 256 + grey fits the same type.
+    # The map is built transposed: masks decode from column-major RLE, column by column.
+    label_t = np.zeros(masks.image_shape[::-1], dtype=np.uint16 if painted < 256 else np.int32)
     colours: list[Colour] = [(0, 0, 0)]
     opacities: list[float] = [0.0]
     boxes = masks.boxes()
@@ -124,22 +143,29 @@ def _paint(image_rgb: np.ndarray, masks: RunMasks, layers: Sequence[_Layer], out
             x, y, w, h = (int(v) for v in boxes[mask_id])
             if w == 0 or h == 0:
                 continue  # an empty mask paints nothing
-            mask = masks.mask(mask_id)
-            np.copyto(label[y : y + h, x : x + w], len(colours), where=mask[y : y + h, x : x + w])
+            inside = masks.mask_in_box(mask_id, boxes[mask_id])  # the mask lies inside its box
+            np.copyto(label_t[x : x + w, y : y + h], len(colours), where=inside.T)
             colours.append(mask_colour_)
             opacities.append(layer.opacity)
             if layer.outlined:
-                outlines.append((_contours(mask, boxes[mask_id]), mask_colour_))
+                outlines.append((_box_contours(inside, x, y), mask_colour_))
     # Every (mask, grey level) pair blended once in a table, then looked up per pixel and channel.
     levels = np.arange(256, dtype=np.float32)[None, :]
     weight = np.asarray(opacities, dtype=np.float32)[:, None]
     palette = np.asarray(colours, dtype=np.float32)
-    rows = label * 256
+    tables = [
+        np.clip(np.rint(levels * (1.0 - weight) + palette[:, channel : channel + 1] * weight), 0, 255)
+        .astype(np.uint8)
+        .ravel()
+        for channel in range(3)
+    ]
+    label: np.ndarray = cv2.transpose(label_t)  # back to row by row, as the image
     canvas = np.empty_like(image_rgb)
-    for channel in range(3):
-        blended = levels * (1.0 - weight) + palette[:, channel : channel + 1] * weight
-        table = np.clip(np.rint(blended), 0, 255).astype(np.uint8).ravel()
-        np.take(table, rows + image_rgb[..., channel], out=canvas[..., channel])
+    for top in range(0, label.shape[0], LOOKUP_ROWS):  # a band at a time: its indices stay in the CPU's cache
+        band = slice(top, top + LOOKUP_ROWS)
+        rows = label[band] << 8
+        for channel, table in enumerate(tables):
+            np.take(table, rows | image_rgb[band, :, channel], out=canvas[band, :, channel])
     for contours, outline_colour in outlines:
         cv2.drawContours(canvas, contours, -1, outline_colour, outline_thickness)
     return canvas

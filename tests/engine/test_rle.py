@@ -11,7 +11,15 @@ from segment_anything.modeling import Sam
 from segment_anything.utils.amg import batched_mask_to_box, mask_to_rle_pytorch, rle_to_mask, uncrop_masks
 
 from samcompare.config import AmgConfig
-from samcompare.engine.rle import area_of, decode_counts, encode_crop_logits, encode_mask, to_rle_dict
+from samcompare.engine.rle import (
+    area_of,
+    box_of,
+    decode_counts,
+    decode_counts_box,
+    encode_crop_logits,
+    encode_mask,
+    to_rle_dict,
+)
 from samcompare.families import SAM
 
 
@@ -59,6 +67,36 @@ def test_full_mask_round_trip():
     counts = encode_mask(mask)
     assert counts.tolist() == mask_to_rle_pytorch(torch.as_tensor(mask)[None])[0]["counts"]
     assert np.array_equal(decode_counts(counts, mask.shape), mask)
+
+
+def _masks_of_every_kind(rng: np.random.Generator, height: int, width: int) -> list[np.ndarray]:
+    """Empty, full, one pixel, noise, a blob touching the edges, one crossing columns in a single run."""
+    masks = [np.zeros((height, width), bool), np.ones((height, width), bool)]
+    dot = np.zeros((height, width), bool)
+    dot[height - 1, width - 1] = True
+    blob = np.zeros((height, width), bool)
+    blob[: height // 2, width // 3 :] = True
+    wrap = np.zeros((height, width), bool)
+    wrap[height - 3 :, width // 3] = True
+    wrap[:2, min(width // 3 + 1, width - 1)] = True  # one run from the bottom of a column into the next one's top
+    masks += [dot, blob, wrap]
+    masks += [rng.uniform(size=(height, width)) < p for p in (0.01, 0.3, 0.9)]
+    return masks
+
+
+@pytest.mark.parametrize("size", [(37, 23), (1, 40), (40, 1), (64, 64)])
+def test_boxes_and_box_crops_from_counts_equal_pycocotools_and_the_full_decode(size):
+    from pycocotools import mask as mask_utils
+
+    for mask in _masks_of_every_kind(np.random.default_rng(size[0]), *size):
+        counts = encode_mask(mask)
+        box = box_of(counts, size[0])
+        expected = mask_utils.toBbox(mask_utils.encode(np.asfortranarray(mask.astype(np.uint8))))
+        assert list(box) == [int(v) for v in expected]
+        x, y, w, h = box
+        assert np.array_equal(decode_counts_box(counts, size, box), mask[y : y + h, x : x + w])
+        # any box, also one the mask overflows
+        assert np.array_equal(decode_counts_box(counts, size, (1, 0, size[1] - 1, 1)), mask[0:1, 1:])
 
 
 @pytest.mark.parametrize("input_size", [(1024, 768), (768, 1024), (1024, 1024), (333, 1024), (1024, 5), (1, 1024)])

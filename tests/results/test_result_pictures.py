@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from samcompare.config import AmgConfig
 from samcompare.results.matching import match_masks
 from samcompare.results.pictures import (
     ONLY_IN_A_COLOUR,
@@ -25,7 +26,7 @@ def _overlay_by_the_book(image, masks, options):
     import cv2
 
     from samcompare.results.masks import as_run_masks
-    from samcompare.results.pictures import _contours, largest_first
+    from samcompare.results.pictures import largest_first
 
     run = as_run_masks(masks, image.shape)
     shown = run.check_ids(options.mask_ids)
@@ -46,7 +47,9 @@ def _overlay_by_the_book(image, masks, options):
             colour[mask] = mask_colour(mask_id)
             alpha[mask] = opacity
             if outlined:
-                outlines.append((_contours(mask, run.boxes()[mask_id]), mask_colour(mask_id)))
+                whole = np.ascontiguousarray(mask, dtype=np.uint8)  # traced on the whole image, row by row
+                contours = cv2.findContours(whole, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)[0]
+                outlines.append((contours, mask_colour(mask_id)))
     weight = alpha[..., None]
     canvas = image.astype(np.float32)
     canvas *= 1.0 - weight
@@ -66,11 +69,29 @@ def _overlay_by_the_book(image, masks, options):
         OverlayOptions(opacity=0.45, mask_ids=(1, 2, 3), highlight_ids=(3,)),
     ],
 )
-def test_overlay_equals_the_plain_float_blend_it_speeds_up(scene_image, scene_masks, make_records, options):
-    records = make_records(scene_masks, "coco_rle")
+def test_overlay_equals_the_plain_float_blend_it_speeds_up(
+    scene_image, scene_masks, make_records, make_run_result, options
+):
     noisy = np.random.default_rng(3).integers(0, 256, scene_image.shape, dtype=np.uint8)  # every grey level
-    for image in (scene_image, noisy):
-        assert np.array_equal(overlay(image, records, options), _overlay_by_the_book(image, records, options))
+    # Records decode whole masks; the engine's result decodes each mask's box from its counts.
+    for run in (make_records(scene_masks, "coco_rle"), make_run_result(scene_masks, AmgConfig())):
+        for image in (scene_image, noisy):
+            assert np.array_equal(overlay(image, run, options), _overlay_by_the_book(image, run, options))
+
+
+def test_overlay_of_more_masks_than_a_byte_counts_equals_the_plain_float_blend(make_run_result):
+    """From 256 masks on, the label map needs more than 16 bits for label * 256 + grey."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)
+    masks = []
+    for _ in range(300):
+        mask = np.zeros((48, 40), bool)
+        y, x = rng.integers(0, 44), rng.integers(0, 36)
+        mask[y : y + rng.integers(1, 5), x : x + rng.integers(1, 5)] = True
+        masks.append(mask)
+    run = make_run_result(masks, AmgConfig())
+    for options in (OverlayOptions(opacity=0.7, outlines=False), OverlayOptions(opacity=0.3)):
+        assert np.array_equal(overlay(image, run, options), _overlay_by_the_book(image, run, options))
 
 
 def test_colours_are_stable_and_distinct():
