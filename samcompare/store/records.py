@@ -2,6 +2,9 @@
 
 Preparing (PNG encoding, statistics, packing the masks) is the slow part of storing, so it is
 done where the run was made (a Ray worker, the app's thread) and the writer only inserts rows.
+It is done once per image and once per result: the app stores every re-filter, whose image and
+unchanged results are the ones stored a moment before (the same objects), so their PNGs, packed
+masks and statistics are kept for as long as those objects live.
 The masks are packed as an `.npz` of the `RunResult`'s own arrays, so a result read back has the
 same dtypes, values and order and gives records equal to the original's.
 """
@@ -11,6 +14,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,6 +31,11 @@ from samcompare.results.labels import MaskLabels
 from samcompare.results.stats import summarize_run
 
 THUMBNAIL_SIDE = 160
+IMAGES_KEPT = 4  # encoded images kept for the next run on the same image
+
+_prepared_lock = threading.Lock()
+_encoded_images: dict[str, tuple[bytes, bytes]] = {}  # image key -> (thumbnail PNG, pixels PNG)
+_prepared_results: weakref.WeakKeyDictionary[RunResult, tuple[dict[str, Any], bytes]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -43,13 +53,17 @@ class ImageRecord:
     def from_pixels(cls, pixels: np.ndarray, name: str) -> ImageRecord:
         """`pixels` is the RGB uint8 image the engine ran on; its key is the engine's own `image_key`."""
         height, width = int(pixels.shape[0]), int(pixels.shape[1])
+        key = image_key(pixels)
+        with _prepared_lock:
+            encoded = _encoded_images.get(key)
+        if encoded is None:
+            encoded = (png_bytes(np.ascontiguousarray(downscale(pixels, THUMBNAIL_SIDE))), png_bytes(pixels))
+            with _prepared_lock:
+                _encoded_images[key] = encoded
+                for old in list(_encoded_images)[:-IMAGES_KEPT]:
+                    del _encoded_images[old]
         return cls(
-            image_key=image_key(pixels),
-            name=name,
-            width=width,
-            height=height,
-            thumbnail_png=png_bytes(np.ascontiguousarray(downscale(pixels, THUMBNAIL_SIDE))),
-            pixels_png=png_bytes(pixels),
+            image_key=key, name=name, width=width, height=height, thumbnail_png=encoded[0], pixels_png=encoded[1]
         )
 
 
@@ -73,7 +87,13 @@ class ResultRecord:
     def from_result(
         cls, result: RunResult, metrics: Mapping[str, Any] | None = None, labels: MaskLabels | None = None
     ) -> ResultRecord:
-        statistics = summarize_run(result).as_row()
+        with _prepared_lock:
+            prepared = _prepared_results.get(result)
+        if prepared is None:
+            prepared = (summarize_run(result).as_row(), pack_masks(result))
+            with _prepared_lock:
+                _prepared_results[result] = prepared
+        statistics, masks_npz = prepared
         return cls(
             setting_name=result.config.name,
             setting_json=result.config.to_json(),
@@ -83,7 +103,7 @@ class ResultRecord:
             statistics=statistics,
             timings=asdict(result.timings),
             cache_use=asdict(result.cache_use),
-            masks_npz=pack_masks(result),
+            masks_npz=masks_npz,
             metrics=metrics,
             labels=labels if labels else None,
         )

@@ -97,6 +97,23 @@ def test_runs_are_listed_newest_first_and_an_image_is_stored_once(tmp_path) -> N
     assert [h.run_id for h in store.runs()] == [second]
 
 
+def test_a_run_stored_again_reuses_the_encoded_image_and_packed_results_of_the_same_objects(tmp_path) -> None:  # noqa: ANN001
+    """A re-filter stores the same image and its unchanged results again: nothing is encoded twice."""
+    from samcompare.store.records import RunRecord, pack_masks
+
+    image, kept, changed = synthetic_image(4), synthetic_result(4, "kept"), synthetic_result(5, "changed")
+    first = RunRecord.from_results(image, "a.png", "demo", "cpu", [kept, changed])
+    second = RunRecord.from_results(image.copy(), "a.png", "demo", "cpu", [kept, synthetic_result(5, "changed")])
+    assert second.image.pixels_png is first.image.pixels_png  # same pixels: the PNG made once
+    assert second.results[0].masks_npz is first.results[0].masks_npz  # same result object: packed once
+    assert second.results[1].masks_npz is not first.results[1].masks_npz  # a new result is packed anew
+    assert second.results[0].statistics == summarize_run(kept).as_row()
+    assert second.results[0].masks_npz == pack_masks(kept)
+    store = ResultStore(tmp_path / "s.db")
+    run_id = store.add_record(second)
+    assert [stored.result.config.name for stored in store.load_run(run_id).results] == ["kept", "changed"]
+
+
 def test_metrics_are_null_until_set(tmp_path) -> None:  # noqa: ANN001
     store = ResultStore(tmp_path / "s.db")
     run_id = store.add_run(synthetic_image(1), "a.png", "demo", "cpu", [synthetic_result(1), synthetic_result(2)])
