@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,9 @@ from samcompare_app.state import (
 PAGE_SIZE = 20
 STORED_IDS_KEPT = 8
 WRITE_WAIT_S = 30.0  # the History page waits at most this long for the session's pending writes
+# A re-filter is written this long after it was made: by then the page has drawn it, and the write
+# (statistics, packed masks, SQLite) no longer takes CPU from drawing it.
+AUTOMATIC_WRITE_DELAY_S = 0.6
 
 
 @dataclass
@@ -103,6 +107,8 @@ class _Writer:
     def _loop(self) -> None:
         while True:
             recorder, run, automatic = self.jobs.get()
+            if automatic:
+                time.sleep(AUTOMATIC_WRITE_DELAY_S)
             try:
                 _write(recorder, run, automatic)
             except StoreError as error:
