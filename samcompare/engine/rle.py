@@ -145,22 +145,6 @@ def decode_counts_box(counts: Counts | list[int], size: tuple[int, int] | list[i
     return np.repeat(values, inside).reshape(w, height)[:, y : y + h].transpose()
 
 
-def box_of(counts: Counts, height: int) -> tuple[int, int, int, int]:
-    """Exact [x, y, w, h] box of a mask from its RLE counts ([0, 0, 0, 0] when empty), as pycocotools' toBbox."""
-    ends = np.cumsum(np.asarray(counts, dtype=np.int64))
-    starts, stops = ends[0::2][: len(ends) // 2], ends[1::2]  # foreground runs [start, stop)
-    keep = stops > starts
-    starts, stops = starts[keep], stops[keep] - 1
-    if len(starts) == 0:
-        return 0, 0, 0, 0
-    first_column, last_column = int(starts[0] // height), int(stops[-1] // height)
-    if np.any(starts // height != stops // height):  # a run wraps into the next column: every row is covered
-        top, bottom = 0, height - 1
-    else:
-        top, bottom = int((starts % height).min()), int((stops % height).max())
-    return first_column, top, last_column - first_column + 1, bottom - top + 1
-
-
 def area_of(counts: Counts) -> int:
     return int(np.asarray(counts[1::2], dtype=np.int64).sum())
 

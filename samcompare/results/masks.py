@@ -20,7 +20,7 @@ from pycocotools import mask as mask_utils
 
 from samcompare.config import AmgConfig
 from samcompare.engine.result import RunResult
-from samcompare.engine.rle import area_of, box_of, decode_counts_box
+from samcompare.engine.rle import area_of, decode_counts_box
 
 Record: TypeAlias = Mapping[str, Any]
 Records: TypeAlias = Sequence[Record]
@@ -205,9 +205,10 @@ class RunMasks:
         if self._boxes is None:
             if not self.records:
                 boxes = np.zeros((0, 4), dtype=np.float64)
-            elif self.result is not None:  # from the engine's counts: no RLE conversion
-                height = self.image_shape[0]
-                boxes = np.asarray([box_of(counts, height) for counts in self.result.counts], dtype=np.float64)
+            elif self.result is not None:  # SAM's inclusive XYXY boxes of the final masks: no RLE conversion
+                xyxy = np.asarray(self.result.boxes, dtype=np.float64).reshape(-1, 4)
+                boxes = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2] + 1], axis=1)
+                boxes[self.areas() == 0] = 0
             else:
                 boxes = np.asarray(mask_utils.toBbox(self.coco_rles()), dtype=np.float64).reshape(-1, 4)
             boxes.setflags(write=False)

@@ -18,8 +18,12 @@ def test_every_output_mode_decodes_to_the_same_masks(scene_masks, make_records, 
     assert masks.areas().tolist() == [int(m.sum()) for m in scene_masks]
 
 
-def test_boxes_are_exact_mask_boxes(scene_masks, make_records):
-    boxes = RunMasks(make_records(scene_masks)).boxes()
+@pytest.mark.parametrize("source", ["records", "engine result"])
+def test_boxes_are_exact_mask_boxes(scene_masks, make_records, make_run_result, source):
+    if source == "records":
+        boxes = RunMasks(make_records(scene_masks)).boxes()
+    else:
+        boxes = as_run_masks(make_run_result(scene_masks, AmgConfig(name="x"))).boxes()
     for box, mask in zip(boxes, scene_masks, strict=True):
         ys, xs = np.nonzero(mask)
         assert box.tolist() == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
