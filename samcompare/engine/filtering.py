@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from segment_anything.utils.amg import MaskData, uncrop_boxes_xyxy, uncrop_points
-from torchvision.ops.boxes import batched_nms, box_area, box_iou
+from torchvision.ops.boxes import batched_nms, box_area
 
 from samcompare.config import AmgConfig
 from samcompare.engine.candidates import CandidateSet, above_floor, processing_floor
@@ -38,7 +38,11 @@ class NmsTrace:
 
 
 def trace_nms(boxes: torch.Tensor, scores: torch.Tensor, keep: torch.Tensor, threshold: float) -> NmsTrace:
-    """Name the suppressor of every box `batched_nms(boxes, scores, 0, threshold)` dropped (`keep` is its output)."""
+    """Name the suppressor of every box `batched_nms(boxes, scores, 0, threshold)` dropped (`keep` is its output).
+
+    In NumPy, on one thread: torch spreads the (dropped x kept) IoU matrix over its threads, and on a
+    busy CPU (a browser beside the app) waiting for them took ten times the work itself.
+    """
     n = len(boxes)
     keep_np = keep.cpu().numpy().astype(np.int64)
     kept = np.zeros(n, dtype=bool)
@@ -48,11 +52,11 @@ def trace_nms(boxes: torch.Tensor, scores: torch.Tensor, keep: torch.Tensor, thr
     dropped = np.flatnonzero(~kept)
     kept_index = np.flatnonzero(kept)
     if len(dropped) and len(kept_index):
-        boxes_cpu = boxes.float().cpu()
-        order = torch.sort(scores.cpu(), descending=True, stable=True).indices.numpy()
+        boxes_np = boxes.float().cpu().numpy()
+        order = np.argsort(-scores.cpu().numpy(), kind="stable")  # as torch.sort(descending=True, stable=True)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
-        ious = box_iou(boxes_cpu[dropped], boxes_cpu[kept_index]).numpy()
+        ious = box_iou_np(boxes_np[dropped], boxes_np[kept_index])
         earlier = rank[kept_index][None, :] < rank[dropped][:, None]
         over = (ious > threshold) & earlier
         first_over = np.where(over, rank[kept_index][None, :], n).argmin(axis=1)
@@ -63,6 +67,19 @@ def trace_nms(boxes: torch.Tensor, scores: torch.Tensor, keep: torch.Tensor, thr
         suppressor[dropped] = kept_index[choice]
         iou[dropped] = ious[rows, choice]
     return NmsTrace(keep_np, kept, suppressor, iou, float(threshold))
+
+
+def box_iou_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """torchvision's `box_iou` of float32 XYXY boxes: the same operations in the same order, so the same floats."""
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    size = np.maximum(bottom_right - top_left, np.float32(0))
+    inter = size[:, :, 0] * size[:, :, 1]
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / union
 
 
 @dataclass(frozen=True, eq=False)
