@@ -2,6 +2,7 @@
 
     python bench/bench_threshold_latency.py [--settings 2,6] [--size 1024] [--repeat 7] [--points 32]
                                             [--row 0|1] [--values new|back] [--photo Astronaut]
+                                            [--via table|quick]
 
 Starts the dashboard, opens it in headless Chromium (1400 x 1000 px), uploads a synthetic 1024 px
 shape scene (the demo model's masks are real shapes at any size; a photo gives it few), or with
@@ -9,7 +10,9 @@ shape scene (the demo model's masks are real shapes at any size; a photo gives i
 the given numbers of settings in its table (SAM default, High precision, then "Add setting" copies
 of SAM default; every one at `--points` per side, no crops, its own pred_iou_thresh, so all share
 one decode), runs the comparison once, then types a new pred_iou_thresh into setting `--row` and
-presses Enter, again and again: each time a value not seen before (`--values new`, rising by 0.01:
+presses Enter (`--via table`), or types it into the threshold input under the table, with that
+setting picked, and presses Enter (`--via quick`: Streamlit's number input sends at once, the table
+150 ms after the edit), again and again: each time a value not seen before (`--values new`, rising by 0.01:
 new masks to filter, draw and encode), or two values in turn (`--values back`: every picture
 already made). The first change (which also renames the setting "..., edited") is not timed.
 Timed in the page, from the Enter keydown:
@@ -109,6 +112,11 @@ def photo_png(name: str, size: int, directory: Path) -> Path:
     return path
 
 
+def quick_input(page):  # noqa: ANN001, ANN201 - playwright Page and Locator
+    """The number input of pred_iou_thresh under the settings table."""
+    return page.locator('[data-testid="stNumberInput"]').filter(has_text="IoU thresh.").locator("input")
+
+
 def measure(
     page,  # noqa: ANN001 - playwright Page
     count: int,
@@ -117,6 +125,7 @@ def measure(
     points: int,
     row: int,
     values: str,
+    via: str,
 ) -> list[tuple[float, float, float]]:
     page.get_by_text("Upload", exact=True).click()
     wait_until_idle(page)
@@ -135,9 +144,13 @@ def measure(
     page.get_by_role("heading", name="Results").wait_for(timeout=900_000)
     wait_until_idle(page, 900_000)
     page.evaluate(RECORDER)
+    if via == "quick" and row:
+        page.get_by_label("Thresholds of").click()
+        page.get_by_role("option").nth(row).click()
+        wait_until_idle(page)
     timings = []
     for step in range(repeat + 1):  # the first change names the setting "..., edited": not timed
-        editor = open_setting_cell(page, row, "pred_iou_thresh")
+        editor = quick_input(page) if via == "quick" else open_setting_cell(page, row, "pred_iou_thresh")
         # A value never seen (new masks to filter, draw and encode), or back and forth between two.
         value = 0.71 + 0.01 * step + 0.04 * row if values == "new" else (0.66, 0.62)[step % 2]
         editor.fill(f"{value:.2f}")
@@ -164,6 +177,9 @@ def main() -> None:
     parser.add_argument(
         "--values", choices=["new", "back"], default="new", help="new values each time, or two values in turn"
     )
+    parser.add_argument(
+        "--via", choices=["table", "quick"], default="table", help="type into the table, or into the threshold input"
+    )
     args = parser.parse_args()
     chromium = chromium_path()
     if chromium is None:
@@ -186,7 +202,7 @@ def main() -> None:
                 page.goto(url)
                 wait_until_idle(page, 120_000)
                 tick = time.perf_counter()
-                timings = measure(page, count, image, args.repeat, args.points, args.row, args.values)
+                timings = measure(page, count, image, args.repeat, args.points, args.row, args.values, args.via)
                 shown = [s for _, s, _ in timings]
                 print(
                     f"{count:>8} {statistics.median(t for t, _, _ in timings):>15.2f}s"

@@ -11,6 +11,11 @@ line under the table lists what differs ("pred_iou_thresh 0.6 (0.88)") and, unle
 it, its name becomes "SAM default, edited", so that History never records an edited setting under
 the preset's name.
 
+The two score thresholds, what users move most, also have number inputs of their own under the
+table, for one setting at a time: Streamlit's table sends a typed value 150 ms after the edit
+(its debounce), a number input at once, so a threshold changed there shows its result sooner. Both
+edit the same row: a quick change rebuilds the table with the new value.
+
 A value typed in stays a pending edit of the table widget, whose data is left as it was (`shown`):
 were the data to take the new value, Streamlit's editor would clear its own edit and rerun the page
 a second time, and a new widget would redraw the whole grid. The table is rebuilt (a new widget
@@ -55,9 +60,11 @@ from samcompare_app.state import (
     ADD_PRESET_KEY,
     LAST_ADDED_KEY,
     NEXT_SLOT_KEY,
+    QUICK_SETTING_KEY,
     SETTINGS_KEY,
     SETTINGS_TABLE_VERSION_KEY,
     TABLE_FRAME_KEY,
+    language,
     selected_model,
     tr,
 )
@@ -74,6 +81,7 @@ SHORT_LABELS = {
     "crop_n_points_downscale_factor": ("Crop downscale", "クロップ縮小率"),
     "min_mask_region_area": ("Min area (px)", "最小面積 (px)"),
 }
+QUICK_PARAMETERS = {"pred_iou_thresh": 2.0, "stability_score_thresh": 1.0}  # name -> largest valid value
 PARAMETER_WIDTH = 104  # px: six of these, the name and the two ticks fill a 1400 px window's table
 NAME_WIDTH = 170
 TICK_WIDTH = 62
@@ -473,6 +481,64 @@ def _add() -> None:
         _preset_row(st.session_state.get(ADD_PRESET_KEY, "SAM default"))
 
 
+def _quick_key(name: str) -> str:
+    return f"quick_{name}"
+
+
+def _quick_row() -> SettingRow:
+    """The row the quick inputs edit: the one picked, or the first when that one is gone."""
+    current = rows()
+    picked = st.session_state.get(QUICK_SETTING_KEY)
+    row = next((row for row in current if row.slot == picked), current[0])
+    st.session_state[QUICK_SETTING_KEY] = row.slot
+    return row
+
+
+def _quick_changed(name: str) -> None:
+    """A quick input's callback: the value goes into its row, and the table is rebuilt to show it."""
+    row = _quick_row()
+    value = st.session_state.get(_quick_key(name))
+    row.form[name] = None if value is None else float(value)
+    _bump()
+
+
+def _quick_thresholds() -> None:
+    """Number inputs for one setting's two thresholds, showing its typed values (also those typed in the table)."""
+    row = _quick_row()
+    names = {row.slot: str(row.form.get("name") or f"#{position}") for position, row in enumerate(rows(), 1)}
+    for name in QUICK_PARAMETERS:
+        value = _number(row.form.get(name))
+        value = None if value is pd.NA else value
+        if st.session_state.get(_quick_key(name), "unset") != value:
+            st.session_state[_quick_key(name)] = value  # before the widget exists in this run: allowed
+    pick, *inputs = st.columns([2, 1, 1], vertical_alignment="bottom")
+    pick.selectbox(
+        tr("Thresholds of", "しきい値を変える設定"),
+        list(names),
+        format_func=names.__getitem__,
+        key=QUICK_SETTING_KEY,
+        help=tr(
+            "The two thresholds of this setting, also in the table. A change here is sent at once (the table sends "
+            "an edit 150 ms later), and a threshold-only change is re-filtered without a network pass.",
+            "この設定の 2 つのしきい値（表と同じ値）。ここでの変更はすぐに送られ（表は編集の 150 ms 後）、"
+            "しきい値だけの変更はネットワーク計算なしで再フィルタされます。",
+        ),
+    )
+    for column, (name, largest) in zip(inputs, QUICK_PARAMETERS.items(), strict=True):
+        short = SHORT_LABELS[name]
+        column.number_input(
+            tr(short[0], short[1]),
+            min_value=0.0,
+            max_value=largest,
+            step=0.01,
+            format="%.4g",
+            key=_quick_key(name),
+            on_change=_quick_changed,
+            args=(name,),
+            help=f"**{parameter_label(name, language())}** (`{name}`): {parameter_help(name, language())}",
+        )
+
+
 def error_messages() -> list[str]:
     """One line per refused value: which setting, which field, why, and what is used meanwhile."""
     language_name = {name: parameter_label(name, "en") for name in FIELDS if name not in ("name", "model")}
@@ -526,11 +592,13 @@ def settings_editor(language: str) -> list[AmgConfig]:
     st.caption(
         tr(
             "Edit a cell and press Enter. Scroll the table sideways for the other parameters; tick Copy or Remove "
-            "to copy or remove a setting.",
+            "to copy or remove a setting. A setting's two thresholds are also below, applied at once.",
             "セルを編集して Enter を押します。ほかのパラメータは表を横にスクロールすると出てきます。"
-            "Copy / Remove（複製 / 削除）にチェックすると設定を複製・削除します。",
+            "Copy / Remove（複製 / 削除）にチェックすると設定を複製・削除します。"
+            "設定の 2 つのしきい値は下の入力欄でも変えられ、すぐに反映されます。",
         )
     )
+    _quick_thresholds()
     edited = [row for row in rows() if row.changes()]
     if edited:
         st.caption(

@@ -69,6 +69,7 @@ SETTINGS_TABLE_VERSION_KEY = "settings_table_version"  # the table widget is "se
 TABLE_FRAME_KEY = "settings_table_frame"  # (widget key, the DataFrame it was built from)
 NEXT_SLOT_KEY = "next_setting_slot"
 ADD_PRESET_KEY = "add_setting_preset"
+QUICK_SETTING_KEY = "quick_threshold_setting"  # the slot of the setting whose thresholds the quick inputs edit
 
 # Evaluate
 THRESHOLDS_KEY = "evaluation_iou_thresholds"  # the text input

@@ -69,6 +69,32 @@ def test_threshold_only_change_refilters_from_the_cache_at_once(ran_app: AppTest
     assert "unchanged, kept from the run before" in texts(ran_app.markdown)
 
 
+def test_quick_threshold_inputs_and_the_table_show_and_edit_the_same_values(ran_app: AppTest) -> None:
+    iou, stability = ran_app.number_input(key="quick_pred_iou_thresh"), ran_app.number_input(
+        key="quick_stability_score_thresh"
+    )
+    assert ran_app.selectbox(key="quick_threshold_setting").value == setting_rows(ran_app)[0].slot
+    assert (iou.value, stability.value) == (0.0, 0.0)  # the first setting's values, as typed in the table
+    first = ran_app.session_state["comparison_run"]
+    iou.set_value(0.3).run()  # sent at once; a threshold-only change: re-filtered, no click
+    second = ran_app.session_state["comparison_run"]
+    assert second.run_id != first.run_id and second.network_free
+    assert second.results[0].config.pred_iou_thresh == 0.3 and second.results[1] is first.results[1]
+    assert setting_names(ran_app)[0] == "SAM default, edited"
+    table = ran_app.data_editor[0].value
+    assert table["pred_iou_thresh"].iloc[0] == 0.3 and table["name"].iloc[0] == "SAM default, edited"
+    # A value typed in the table shows in the quick inputs; another setting picked shows its own.
+    edit_settings(ran_app, {0: {"stability_score_thresh": 0.5}})
+    assert ran_app.number_input(key="quick_stability_score_thresh").value == 0.5
+    assert ran_app.session_state["comparison_run"].results[0].config.stability_score_thresh == 0.5
+    ran_app.selectbox(key="quick_threshold_setting").set_value(setting_rows(ran_app)[1].slot).run()
+    ran_app.number_input(key="quick_stability_score_thresh").set_value(0.25).run()
+    assert valid_configs(ran_app)[1].stability_score_thresh == 0.25
+    assert valid_configs(ran_app)[0].stability_score_thresh == 0.5  # the first setting kept its own
+    assert ran_app.data_editor[0].value["stability_score_thresh"].tolist() == [0.5, 0.25]
+    assert not ran_app.exception and not ran_app.error
+
+
 def test_a_pick_in_the_mask_table_holds_while_its_masks_do_and_clears_when_they_change(ran_app: AppTest) -> None:
     def picked() -> list[int]:
         return list(ran_app.session_state["mask_table_0"]["selection"]["rows"])

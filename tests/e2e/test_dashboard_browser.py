@@ -48,6 +48,13 @@ def test_default_comparison_runs_and_is_drawn(page, app_url: str) -> None:  # no
     page.set_viewport_size({"width": 1400, "height": 1950})
     wait_until_idle(page)
     page.screenshot(path=str(screenshot_path("compare-shapes.png")))
+    # The threshold input under the table sends at once (no table debounce): the setting is re-filtered.
+    quick = page.locator('[data-testid="stNumberInput"]').filter(has_text="IoU thresh.").locator("input")
+    quick.fill("0.5")
+    quick.press("Enter")
+    page.get_by_text("re-filtered from cache, no network pass").first.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    assert quick.input_value() == "0.5" and no_exception(page)
 
 
 def test_refused_value_is_explained_under_the_table(page, app_url: str) -> None:  # noqa: ANN001

@@ -7,7 +7,7 @@ from samcompare.engine.filtering import box_iou_np, trace_nms
 
 
 def _reference_trace(boxes: torch.Tensor, scores: torch.Tensor, keep: torch.Tensor, threshold: float):
-    """The trace in torch, as the engine first computed it: each dropped box's first earlier kept box over the threshold."""
+    """The trace in torch, as the engine first computed it: the first earlier kept box over the threshold."""
     n = len(boxes)
     kept = np.zeros(n, dtype=bool)
     kept[keep.numpy()] = True
