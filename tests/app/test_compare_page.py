@@ -70,8 +70,9 @@ def test_threshold_only_change_refilters_from_the_cache_at_once(ran_app: AppTest
 
 
 def test_quick_threshold_inputs_and_the_table_show_and_edit_the_same_values(ran_app: AppTest) -> None:
-    iou, stability = ran_app.number_input(key="quick_pred_iou_thresh"), ran_app.number_input(
-        key="quick_stability_score_thresh"
+    iou, stability = (
+        ran_app.number_input(key="quick_pred_iou_thresh"),
+        ran_app.number_input(key="quick_stability_score_thresh"),
     )
     assert ran_app.selectbox(key="quick_threshold_setting").value == setting_rows(ran_app)[0].slot
     assert (iou.value, stability.value) == (0.0, 0.0)  # the first setting's values, as typed in the table
