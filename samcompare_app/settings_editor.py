@@ -64,7 +64,6 @@ from samcompare_app.state import (
     SETTINGS_KEY,
     SETTINGS_TABLE_VERSION_KEY,
     TABLE_FRAME_KEY,
-    language,
     selected_model,
     tr,
 )
@@ -81,7 +80,7 @@ SHORT_LABELS = {
     "crop_n_points_downscale_factor": ("Crop downscale", "クロップ縮小率"),
     "min_mask_region_area": ("Min area (px)", "最小面積 (px)"),
 }
-QUICK_PARAMETERS = {"pred_iou_thresh": 2.0, "stability_score_thresh": 1.0}  # name -> largest valid value
+QUICK_PARAMETERS = ("pred_iou_thresh", "stability_score_thresh")
 PARAMETER_WIDTH = 104  # px: six of these, the name and the two ticks fill a 1400 px window's table
 NAME_WIDTH = 170
 TICK_WIDTH = 62
@@ -502,10 +501,14 @@ def _quick_changed(name: str) -> None:
     _bump()
 
 
-def _quick_thresholds() -> None:
-    """Number inputs for one setting's two thresholds, showing its typed values (also those typed in the table)."""
+def _quick_thresholds(language: str) -> None:
+    """Number inputs for one setting's two thresholds, showing its typed values (also those typed in the table).
+
+    No minimum or maximum, as in the table: a value out of range would be clamped silently, where the
+    core's message under the table says what is wrong.
+    """
     row = _quick_row()
-    names = {row.slot: str(row.form.get("name") or f"#{position}") for position, row in enumerate(rows(), 1)}
+    names = {other.slot: str(other.form.get("name") or f"#{place}") for place, other in enumerate(rows(), 1)}
     for name in QUICK_PARAMETERS:
         value = _number(row.form.get(name))
         value = None if value is pd.NA else value
@@ -524,18 +527,16 @@ def _quick_thresholds() -> None:
             "しきい値だけの変更はネットワーク計算なしで再フィルタされます。",
         ),
     )
-    for column, (name, largest) in zip(inputs, QUICK_PARAMETERS.items(), strict=True):
+    for column, name in zip(inputs, QUICK_PARAMETERS, strict=True):
         short = SHORT_LABELS[name]
         column.number_input(
             tr(short[0], short[1]),
-            min_value=0.0,
-            max_value=largest,
             step=0.01,
             format="%.4g",
             key=_quick_key(name),
             on_change=_quick_changed,
             args=(name,),
-            help=f"**{parameter_label(name, language())}** (`{name}`): {parameter_help(name, language())}",
+            help=f"**{parameter_label(name, language)}** (`{name}`): {parameter_help(name, language)}",
         )
 
 
@@ -598,7 +599,7 @@ def settings_editor(language: str) -> list[AmgConfig]:
             "設定の 2 つのしきい値は下の入力欄でも変えられ、すぐに反映されます。",
         )
     )
-    _quick_thresholds()
+    _quick_thresholds(language)
     edited = [row for row in rows() if row.changes()]
     if edited:
         st.caption(

@@ -94,6 +94,10 @@ def test_quick_threshold_inputs_and_the_table_show_and_edit_the_same_values(ran_
     assert valid_configs(ran_app)[0].stability_score_thresh == 0.5  # the first setting kept its own
     assert ran_app.data_editor[0].value["stability_score_thresh"].tolist() == [0.5, 0.25]
     assert not ran_app.exception and not ran_app.error
+    # A refused value shows as typed, never clamped, and the message under the table says why.
+    edit_settings(ran_app, {1: {"pred_iou_thresh": 2.5}})
+    assert ran_app.number_input(key="quick_pred_iou_thresh").value == 2.5
+    assert "got 2.5" in texts(ran_app.error) and not ran_app.exception
 
 
 def test_a_pick_in_the_mask_table_holds_while_its_masks_do_and_clears_when_they_change(ran_app: AppTest) -> None:
