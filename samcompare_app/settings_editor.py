@@ -480,11 +480,6 @@ def _add() -> None:
         _preset_row(st.session_state.get(ADD_PRESET_KEY, "SAM default"))
 
 
-def _shown_name(row: SettingRow, position: int) -> str:
-    """The row's typed name, or its position in the table while it has none."""
-    return str(row.form.get("name") or f"#{position}")
-
-
 def _quick_key(name: str) -> str:
     return f"quick_{name}"
 
@@ -502,7 +497,7 @@ def _quick_changed(name: str) -> None:
     """A quick input's callback: the value goes into its row, and the table is rebuilt to show it."""
     row = _quick_row()
     value = st.session_state.get(_quick_key(name))
-    row.form[name] = _typed(name, value)
+    row.form[name] = None if value is None else float(value)
     _bump()
 
 
@@ -513,7 +508,7 @@ def _quick_thresholds(language: str) -> None:
     core's message under the table says what is wrong.
     """
     row = _quick_row()
-    names = {other.slot: _shown_name(other, place) for place, other in enumerate(rows(), 1)}
+    names = {other.slot: str(other.form.get("name") or f"#{place}") for place, other in enumerate(rows(), 1)}
     for name in QUICK_PARAMETERS:
         value = _number(row.form.get(name))
         value = None if value is pd.NA else value
@@ -553,7 +548,7 @@ def error_messages() -> list[str]:
         if row.error is None:
             continue
         error = row.error
-        name = _shown_name(row, position)
+        name = str(row.form.get("name") or f"#{position}")
         where = "name" if error.field_name == "name" else error.field_name
         label = language_name.get(where, where)
         lines.append(
